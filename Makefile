@@ -1,0 +1,41 @@
+# hfsnap: `make demo` (offline), `make refresh` (real Hub), `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_MODELS ?= 5000
+DEMO_LATENCY_MS ?= 20
+
+.PHONY: install demo refresh test schedule bench health status clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/python -m etl.demo --models $(DEMO_MODELS) --latency-ms $(DEMO_LATENCY_MS) --db data/demo.db
+
+refresh: install
+	HFSNAP_DB_URL=$${HFSNAP_DB_URL:-sqlite:///data/hf_catalog.db} $(BIN)/hfsnap refresh
+
+test: install
+	$(BIN)/python -m pytest
+
+schedule: install
+	$(BIN)/hfsnap schedule
+
+health: install
+	$(BIN)/hfsnap health
+
+status: install
+	$(BIN)/hfsnap status
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) data/*.db data/*.db-* data/*.lock .pytest_cache

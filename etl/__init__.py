@@ -1,0 +1,1 @@
+"""hfsnap: snapshot the Hugging Face model catalog into SQLite with history."""

@@ -1,0 +1,5 @@
+"""`python -m etl` is `hfsnap`."""
+
+from .cli import entrypoint
+
+entrypoint()

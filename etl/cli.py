@@ -1,0 +1,286 @@
+"""Thin commands over the library; every EtlError becomes one clear line and the exit code of SPEC section 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from typing import Any, Callable, Sequence
+
+from .config import Config, load_config
+from .errors import ConfigError, EtlError, UsageError
+
+log = logging.getLogger("hfsnap")
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps({"ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname.lower(),
+                           "logger": record.name, "msg": record.getMessage()})
+
+
+def setup_logging(fmt: str, verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_JsonFormatter() if fmt == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for noisy in ("httpx", "httpcore", "alembic", "apscheduler.executors.default"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _config(args: argparse.Namespace) -> Config:
+    config = load_config(getattr(args, "config", None))
+    config = config.with_db(getattr(args, "db", None))
+    return config.only_sources(getattr(args, "source", None) or [])
+
+
+def _emit(data: Any, as_json: bool, render: Callable[[Any], str]) -> None:
+    print(json.dumps(data, indent=2, default=str) if as_json else render(data))
+
+
+# ---- commands ---------------------------------------------------------------------------------
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    from .pipeline import run_once
+
+    config = _config(args)
+    bar = _progress_bar() if not args.json else None
+    try:
+        report = run_once(config, trigger=args.trigger, progress=bar.update_to if bar else None)
+    finally:
+        if bar:
+            bar.close()
+    _emit(report.as_dict(), args.json, _render_refresh)
+    return report.exit_code
+
+
+def _render_refresh(d: dict[str, Any]) -> str:
+    lines = [
+        f"run {d['run_id']}: {d['status']} in {d['requests']} requests ({d['started_at']} -> {d['finished_at']})",
+        f"  models seen {d['models_seen']}, added {d['models_added']}, changed {d['models_changed']}, "
+        f"removed {d['models_removed']}, restored {d['models_restored']}, rejects {d['rejects']}",
+        f"  listings {d['listings']}: complete {d['listings_complete']}, capped {d['listings_capped']}, failed {d['listings_failed']}",
+    ]
+    if d["estimated_unreached"]:
+        lines.append(f"  capped partitions: about {d['estimated_unreached']} models estimated beyond reach (capture-recapture)")
+    lines += [f"  incomplete: {why}" for why in d["incomplete"][:20]]
+    return "\n".join(lines)
+
+
+def _progress_bar() -> Any:
+    """A tqdm bar on a terminal; plain periodic log lines otherwise."""
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(unit=" models", desc="refresh", leave=False)
+        bar.update_to = lambda n: bar.update(n - bar.n)  # type: ignore[attr-defined]
+        return bar
+
+    class _Lines:
+        def __init__(self) -> None:
+            self.last = time.monotonic()
+
+        def update_to(self, n: int) -> None:
+            if time.monotonic() - self.last >= 10:
+                log.info("refresh: %d models so far", n)
+                self.last = time.monotonic()
+
+        def close(self) -> None:
+            pass
+
+    return _Lines()
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .db import make_engine, upgrade
+    from .queries import status
+
+    engine = make_engine(_config(args).db.url)
+    upgrade(engine)
+    _emit(status(engine), args.json, _render_status)
+    return 0
+
+
+def _render_status(d: dict[str, Any]) -> str:
+    lines = ["runs:"]
+    for r in d["runs"]:
+        lines.append(f"  #{r['run_id']} {r['started_at']} {r['status']:<8} {r['trigger']:<9} requests {r['requests']}, seen {r['models_seen']}, "
+                     f"+{r['models_added']} ~{r['models_changed']} -{r['models_removed']}" + (f"  ({r['error'][:100]})" if r["error"] else ""))
+    if not d["runs"]:
+        lines.append("  (none yet: run `hfsnap refresh`)")
+    if d["last_run_sources"]:
+        lines.append("last run, per source:")
+        for s in d["last_run_sources"]:
+            lines.append(f"  {s['source']:<28} {s['kind']:<9} listings {s['listings']}: complete {s['complete']}, capped {s['capped']}, failed {s['failed']}; items {s['items']}")
+    lines.append("counts: " + ", ".join(f"{k} {v}" for k, v in d["counts"].items()))
+    if d["db_size_bytes"] is not None:
+        lines.append(f"database: {d['db_size_bytes'] / 1e6:.1f} MB")
+    return "\n".join(lines)
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .db import make_engine, upgrade
+    from .queries import changes, resolve_since
+
+    engine = make_engine(_config(args).db.url)
+    upgrade(engine)
+    rows = changes(engine, resolve_since(engine, args.since))
+    _emit(rows, args.json, _render_diff)
+    return 0
+
+
+def _render_diff(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "no changes"
+    out = []
+    for r in rows:
+        what = f"{r['model_id']}" + (f" [{r['provider']}]" if r["provider"] else "")
+        detail = f": {r['before'] or '-'} -> {r['after'] or '-'}" if (r["before"] or r["after"]) else ""
+        out.append(f"run {r['run_id']}  {r['change']:<16} {what}{detail}")
+    return "\n".join(out)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    import orjson
+
+    from .db import make_engine, upgrade
+    from .queries import export_records
+
+    engine = make_engine(_config(args).db.url)
+    upgrade(engine)
+    out = sys.stdout.buffer
+    if args.format == "jsonl":
+        for record in export_records(engine, args.as_of):
+            out.write(orjson.dumps(record) + b"\n")
+    else:
+        out.write(b"[")
+        for i, record in enumerate(export_records(engine, args.as_of)):
+            out.write((b",\n" if i else b"\n") + orjson.dumps(record))
+        out.write(b"\n]\n")
+    out.flush()
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from .db import current, make_engine, upgrade
+
+    engine = make_engine(_config(args).db.url)
+    if args.action == "upgrade":
+        upgrade(engine)
+    print(f"{engine.url.render_as_string(hide_password=True)}: revision {current(engine) or 'none'}")
+    return 0
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    from .health import run_health
+
+    config = _config(args)
+    result = run_health(config, limit=args.limit, providers=args.provider or None)
+    _emit(result.as_dict(), args.json, lambda d: result.render())
+    return result.exit_code
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    from .schedule import run_daemon
+
+    return run_daemon(_config(args))
+
+
+def cmd_fake_hub(args: argparse.Namespace) -> int:
+    from .fakehub import generate_catalog, make_app, parse_fault, serve
+
+    try:
+        faults = [parse_fault(spec) for spec in args.fault or ()]
+    except ValueError as exc:
+        raise UsageError(f"--fault: {exc}") from None
+    if args.models < 0:
+        raise UsageError("--models must be >= 0")
+    catalog = generate_catalog(args.models, seed=args.seed)
+    app = make_app(catalog, mode=args.mode, latency_ms=args.latency_ms, faults=faults)
+    serve(app, host=args.host, port=args.port)
+    return 0
+
+
+# ---- parser -----------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", help="config.toml path (default: $HFSNAP_CONFIG, else ./config.toml, else built-in defaults)")
+    common.add_argument("--log-format", choices=("plain", "json"), default="plain", help="json: one object per line, for journald")
+    common.add_argument("-v", "--verbose", action="store_true")
+    db = argparse.ArgumentParser(add_help=False)
+    db.add_argument("--db", help="database URL (beats [db] url and $HFSNAP_DB_URL)")
+
+    parser = argparse.ArgumentParser(prog="hfsnap", description="Snapshot the Hugging Face model catalog with history.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("refresh", parents=[common, db], help="one snapshot run: extract, transform, load")
+    p.add_argument("--source", action="append", metavar="NAME", help="only this [[sources]] entry (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    p.add_argument("--trigger", default="manual", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_refresh)
+
+    p = sub.add_parser("schedule", parents=[common], help="long-running daemon: refresh and health on their cron lines")
+    p.set_defaults(func=cmd_schedule)
+
+    p = sub.add_parser("health", parents=[common, db], help="probe (model, provider) pairs through the router")
+    p.add_argument("--limit", type=int, help="at most this many probes (default: [health] max_checks)")
+    p.add_argument("--provider", action="append", metavar="P", help="only this provider (repeatable)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_health)
+
+    p = sub.add_parser("status", parents=[common, db], help="last runs, per-source completeness, counts, db size")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("diff", parents=[common, db], help="change feed since a run id or date")
+    p.add_argument("--since", metavar="RUN_ID|ISO_DATE", help="default: the last run")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("export", parents=[common, db], help="the catalog (as of a date) in the gateway schema")
+    p.add_argument("--as-of", metavar="ISO_DATE")
+    p.add_argument("--format", choices=("jsonl", "json"), default="jsonl")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("db", parents=[common, db], help="Alembic migrations on the configured database")
+    p.add_argument("action", choices=("upgrade", "current"))
+    p.set_defaults(func=cmd_db)
+
+    p = sub.add_parser("fake-hub", parents=[common], help="the offline Hub + router emulator")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="0: a free port (printed)")
+    p.add_argument("--models", type=int, default=5000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--mode", choices=("cursor", "capped"), default="cursor")
+    p.add_argument("--latency-ms", type=int, default=0)
+    p.add_argument("--fault", action="append", metavar="SPEC", help="KIND[:key=value,...], repeatable (see README)")
+    p.set_defaults(func=cmd_fake_hub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.log_format, args.verbose)
+    try:
+        return int(args.func(args) or 0)
+    except EtlError as exc:
+        print(f"hfsnap {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"hfsnap {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def entrypoint() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entrypoint()

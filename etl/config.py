@@ -1,0 +1,243 @@
+"""Typed configuration from config.toml and the environment; ConfigError names the offending key."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+SORT_KEYS = ("downloads", "likes", "trendingScore", "createdAt", "lastModified")
+
+
+@dataclass(frozen=True)
+class HubConfig:
+    """How to reach the Hub and the router."""
+
+    endpoint: str = "https://huggingface.co"
+    router: str = "https://router.huggingface.co"
+    page_size: int = 1000  # the Hub serves at most 1000 per page
+    concurrency: int = 4  # requests in flight
+    timeout_s: float = 30.0
+    max_retries: int = 6  # 429 / 5xx / connection errors
+
+
+@dataclass(frozen=True)
+class DbConfig:
+    """Where the snapshot lives."""
+
+    url: str = "sqlite:///data/hf_catalog.db"
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One listing source: a catalog source (no `top`) or a ranked `top` source."""
+
+    name: str
+    inference_provider: str | None = None  # "all", one id, or a comma list
+    pipeline_tag: str | None = None
+    author: str | None = None
+    search: str | None = None
+    filter: tuple[str, ...] = ()
+    sorts: tuple[str, ...] = ()
+    top: int | None = None
+
+    @property
+    def is_catalog(self) -> bool:
+        """Catalog sources define membership; `top` sources only rank."""
+        return self.top is None
+
+
+@dataclass(frozen=True)
+class HistoryConfig:
+    """Retirement rules."""
+
+    retire_after_misses: int = 2
+    max_shrink: float = 0.5
+
+
+@dataclass(frozen=True)
+class HealthConfig:
+    """Router probes."""
+
+    max_checks: int = 200
+    concurrency: int = 4
+    timeout_s: float = 20.0
+    providers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """Cron lines for the daemon."""
+
+    refresh_cron: str = "17 */6 * * *"
+    health_cron: str = "47 * * * *"
+    timezone: str = "UTC"
+
+
+DEFAULT_SOURCES = (
+    SourceConfig(name="providers", inference_provider="all"),
+    SourceConfig(
+        name="popular-text-generation",
+        pipeline_tag="text-generation",
+        sorts=("downloads", "likes", "trendingScore"),
+        top=1000,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration; environment beats config.toml beats defaults."""
+
+    hub: HubConfig = field(default_factory=HubConfig)
+    db: DbConfig = field(default_factory=DbConfig)
+    sources: tuple[SourceConfig, ...] = DEFAULT_SOURCES
+    history: HistoryConfig = field(default_factory=HistoryConfig)
+    health: HealthConfig = field(default_factory=HealthConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    path: str | None = None  # the file it came from, for messages
+
+    def with_db(self, url: str | None) -> Config:
+        """This config with another database URL (a --db flag)."""
+        return self if not url else replace(self, db=DbConfig(url=url))
+
+    def only_sources(self, names: list[str]) -> Config:
+        """This config restricted to the named sources (a --source flag)."""
+        if not names:
+            return self
+        known = {s.name for s in self.sources}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ConfigError(f"--source {unknown[0]!r}: no such source in [[sources]] (have: {', '.join(sorted(known))})")
+        return replace(self, sources=tuple(s for s in self.sources if s.name in names))
+
+
+def _section(cls: type, data: Any, where: str) -> Any:
+    """Build one frozen section from a TOML table, checking every key and type."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"[{where}] must be a table")
+    allowed = {f.name: f for f in fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in allowed:
+            raise ConfigError(f"{where}.{key}: unknown key (expected one of {', '.join(allowed)})")
+        values[key] = _coerce(value, allowed[key].type, f"{where}.{key}")
+    try:
+        section = cls(**values)
+    except TypeError as exc:  # a required key is missing
+        raise ConfigError(f"[{where}]: {exc}") from None
+    _validate(section, where)
+    return section
+
+
+def _coerce(value: Any, type_name: Any, key: str) -> Any:
+    """Check a TOML value against the dataclass annotation (kept as a string by __future__)."""
+    t = str(type_name)
+    if t.startswith("tuple"):
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+            raise ConfigError(f"{key}: expected a list of strings, got {value!r}")
+        return tuple(items)
+    if t.startswith("int"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        return value
+    if t.startswith("float"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        return float(value)
+    if t.startswith("str"):
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+        return value
+    return value
+
+
+def _validate(section: Any, where: str) -> None:
+    """Range checks that types alone cannot express."""
+    checks: dict[str, bool] = {}
+    if isinstance(section, HubConfig):
+        checks = {
+            "page_size": 1 <= section.page_size <= 1000,
+            "concurrency": 1 <= section.concurrency <= 64,
+            "timeout_s": section.timeout_s > 0,
+            "max_retries": 0 <= section.max_retries <= 20,
+            "endpoint": section.endpoint.startswith(("http://", "https://")),
+            "router": section.router.startswith(("http://", "https://")),
+        }
+    elif isinstance(section, HistoryConfig):
+        checks = {"retire_after_misses": section.retire_after_misses >= 1, "max_shrink": 0 <= section.max_shrink <= 1}
+    elif isinstance(section, HealthConfig):
+        checks = {"max_checks": section.max_checks >= 0, "concurrency": section.concurrency >= 1, "timeout_s": section.timeout_s > 0}
+    elif isinstance(section, SourceConfig):
+        bad_sort = [s for s in section.sorts if s not in SORT_KEYS]
+        checks = {
+            "sorts": not bad_sort,
+            "top": section.top is None or 1 <= section.top <= 100_000,
+            "name": bool(section.name.strip()),
+        }
+    elif isinstance(section, ScheduleConfig):
+        checks = {"refresh_cron": _cron_ok(section.refresh_cron), "health_cron": _cron_ok(section.health_cron)}
+    for key, ok in checks.items():
+        if not ok:
+            raise ConfigError(f"{where}.{key}: invalid value {getattr(section, key)!r}")
+
+
+def _cron_ok(line: str) -> bool:
+    """A crontab line has five fields; APScheduler checks the rest when the daemon starts."""
+    return len(line.split()) == 5
+
+
+def load_config(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> Config:
+    """Read config.toml (or defaults) and apply the environment on top."""
+    env = dict(os.environ) if env is None else env
+    chosen = path or env.get("HFSNAP_CONFIG")
+    if chosen is None and Path("config.toml").is_file():
+        chosen = "config.toml"
+    data: dict[str, Any] = {}
+    if chosen is not None:
+        try:
+            data = tomllib.loads(Path(chosen).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {chosen}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{chosen}: not valid TOML ({exc})") from None
+    config = _from_dict(data, str(chosen) if chosen else None)
+    return _apply_env(config, env)
+
+
+def _from_dict(data: dict[str, Any], path: str | None) -> Config:
+    """Build a Config from parsed TOML."""
+    sections = {"hub": HubConfig, "db": DbConfig, "history": HistoryConfig, "health": HealthConfig, "schedule": ScheduleConfig}
+    unknown = [k for k in data if k not in sections and k != "sources"]
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown section (expected hub, db, sources, history, health, schedule)")
+    values: dict[str, Any] = {name: _section(cls, data.get(name, {}), name) for name, cls in sections.items()}
+    if "sources" in data:
+        raw = data["sources"]
+        if not isinstance(raw, list) or not raw:
+            raise ConfigError("sources: expected one or more [[sources]] tables")
+        sources = tuple(_section(SourceConfig, s, f"sources[{i}]") for i, s in enumerate(raw))
+        names = [s.name for s in sources]
+        if len(set(names)) != len(names):
+            raise ConfigError("sources: source names must be unique")
+        values["sources"] = sources
+    return Config(**values, path=path)
+
+
+def _apply_env(config: Config, env: dict[str, str]) -> Config:
+    """Environment variables beat config.toml."""
+    hub = config.hub
+    if env.get("HF_ENDPOINT"):
+        hub = replace(hub, endpoint=env["HF_ENDPOINT"].rstrip("/"))
+    if env.get("HFSNAP_ROUTER_URL"):
+        hub = replace(hub, router=env["HFSNAP_ROUTER_URL"].rstrip("/"))
+    for key, value in (("HF_ENDPOINT", hub.endpoint), ("HFSNAP_ROUTER_URL", hub.router)):
+        if not value.startswith(("http://", "https://")):
+            raise ConfigError(f"{key}: expected an http(s) URL, got {value!r}")
+    db = DbConfig(url=env["HFSNAP_DB_URL"]) if env.get("HFSNAP_DB_URL") else config.db
+    return replace(config, hub=hub, db=db)

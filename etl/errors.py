@@ -1,0 +1,51 @@
+"""One exception tree; the CLI turns each into one clear line and an exit code.
+
+EtlError
+ ├── ConfigError      bad config file, key or environment value        (exit 2)
+ ├── UsageError       bad command-line input                             (exit 2)
+ ├── HubError         the Hub or router could not be read               (exit 1 when fatal)
+ │    ├── HubTransient   429 / 5xx / timeout / connection: worth a retry
+ │    └── HubRejected    4xx or a malformed body: retrying will not help
+ ├── LoadError        the database refused the run                       (exit 1)
+ └── LockBusy         another refresh holds the lock                     (exit 75)
+"""
+
+
+class EtlError(Exception):
+    """Base of every error hfsnap raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(EtlError):
+    """A config key, file or environment variable is wrong."""
+
+    exit_code = 2
+
+
+class UsageError(EtlError):
+    """The command line asks for something that cannot be done."""
+
+    exit_code = 2
+
+
+class HubError(EtlError):
+    """The Hub or the router could not be read."""
+
+
+class HubTransient(HubError):
+    """A failure worth retrying: 429, 5xx, timeout, connection error."""
+
+
+class HubRejected(HubError):
+    """A failure retrying will not fix: 4xx, or a body that is not what the API promises."""
+
+
+class LoadError(EtlError):
+    """The database could not take the run."""
+
+
+class LockBusy(EtlError):
+    """Another refresh holds the lock."""
+
+    exit_code = 75

@@ -1,0 +1,443 @@
+"""Sources -> partitions -> listings: follow cursors, detect the 1000-item cap, bust it, prove completeness."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import queue
+import threading
+import typing
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from .config import SORT_KEYS, Config, SourceConfig
+from .errors import HubError, HubRejected
+from .hub import HubClient, redact
+
+log = logging.getLogger("hfsnap.extract")
+
+# Every field the gateway record and the history tables need, and nothing heavier.
+EXPAND = (
+    "author", "createdAt", "lastModified", "gated", "private", "downloads", "downloadsAllTime", "likes",
+    "trendingScore", "tags", "pipeline_tag", "library_name", "safetensors", "inferenceProviderMapping",
+)
+PRIMARY_SORT = "createdAt"  # never changes, so the keyset cursor neither skips nor repeats
+SUMMARY_LIMIT = 10_000  # per listing: enough to plan a split of any capped listing
+MAX_DEPTH = 6
+NO_PROGRESS_PAGES = 3
+
+
+def known_providers() -> tuple[str, ...]:
+    """Provider ids huggingface_hub knows (its PROVIDER_T literal)."""
+    try:
+        from huggingface_hub.inference._providers import PROVIDER_T
+
+        return tuple(typing.get_args(PROVIDER_T))
+    except Exception:  # an older or newer huggingface_hub: the router and mappings still name providers
+        return ()
+
+
+def partition_key(filters: dict[str, Any]) -> str:
+    """Canonical JSON of a partition's filters: what run_sources stores and shrink checks compare."""
+    import orjson
+
+    return orjson.dumps(filters, option=orjson.OPT_SORT_KEYS).decode()
+
+
+@dataclass
+class Listing:
+    """One paged listing: a partition under one sort order, and what became of it."""
+
+    source: str
+    filters: dict[str, Any]
+    sort: str
+    kind: str  # catalog | top | discovery
+    top: int | None = None
+    depth: int = 0
+    parent: str | None = None
+    pages: int = 0
+    requests: int = 0
+    items: int = 0
+    complete: bool = False
+    capped: bool = False
+    shrunk: bool = False
+    error: str | None = None
+    estimated_total: int | None = None
+    reached: int | None = None
+    proven: bool = False
+    ids: set[int] = field(default_factory=set, repr=False)
+    ranking: list[str] = field(default_factory=list, repr=False)
+    summaries: list[tuple[str, str | None, int | None, Any]] | None = field(default_factory=list, repr=False)
+    providers_seen: set[str] = field(default_factory=set, repr=False)
+
+    @property
+    def partition(self) -> str:
+        return partition_key(self.filters)
+
+    def params(self, page_size: int) -> list[tuple[str, str]]:
+        """Query parameters: limit, sort, filters, expand (repeated keys, as huggingface_hub sends them)."""
+        limit = min(page_size, self.top) if self.top else page_size
+        out = [("limit", str(limit)), ("sort", self.sort)]
+        for key, value in sorted(self.filters.items()):
+            if key == "filter":
+                out += [("filter", v) for v in value]
+            elif key == "gated":
+                out.append(("gated", "true" if value else "false"))
+            elif key == "num_parameters":
+                lo, hi = value
+                out.append(("num_parameters", ",".join(p for p in (f"min:{lo}" if lo else "", f"max:{hi}" if hi is not None else "") if p)))
+            else:
+                out.append((key, str(value)))
+        out += [("expand", e) for e in EXPAND]
+        return out
+
+
+@dataclass
+class Batch:
+    """Items of one page, on their way to the transformer."""
+
+    listing: Listing
+    items: list[Any]
+
+
+@dataclass
+class Node:
+    """A partition of a catalog source: its listings (one per sort) and the parts it was split into."""
+
+    source: str
+    filters: dict[str, Any]
+    depth: int
+    listings: list[Listing] = field(default_factory=list)
+    children: list[Node] = field(default_factory=list)
+    exhaustive: bool = False  # whether the split covers every model of this partition
+    pending: int = 0
+
+    @property
+    def primary(self) -> Listing:
+        return self.listings[0]
+
+    def proven(self) -> bool:
+        """Complete by its own listing, or by an exhaustive split into proven parts."""
+        if self.primary.complete:
+            return True
+        return self.exhaustive and bool(self.children) and all(c.proven() for c in self.children)
+
+    def failed(self) -> bool:
+        return any(l.error and not l.capped for l in self.listings) or any(c.failed() for c in self.children)
+
+
+@dataclass
+class ExtractionReport:
+    """What the run may conclude: which providers' partitions were proven, and every listing's record."""
+
+    listings: list[Listing] = field(default_factory=list)
+    roots: dict[tuple[str, str], Node] = field(default_factory=dict)  # (source, provider) -> root node
+    providers_seen: set[str] = field(default_factory=set)
+    failed_sources: set[str] = field(default_factory=set)
+
+    def proven_providers(self, source: str) -> set[str]:
+        return {p for (s, p), node in self.roots.items() if s == source and node.proven() and not _shrunk(node)}
+
+    def source_proven(self, source: str) -> bool:
+        nodes = [n for (s, _), n in self.roots.items() if s == source]
+        return bool(nodes) and all(n.proven() and not _shrunk(n) for n in nodes) and source not in self.failed_sources
+
+    @property
+    def incomplete(self) -> list[str]:
+        """Human-readable reasons the run is partial."""
+        out = [f"{s}:{p} {'failed' if n.failed() else 'not proven complete'}" for (s, p), n in self.roots.items() if not n.proven() or _shrunk(n)]
+        out += [f"{l.source} {l.partition} sort={l.sort}: {l.error}" for l in self.listings if l.kind == "top" and l.error]
+        return out
+
+
+def _settle(node: Node) -> None:
+    """Write each partition's proof onto its primary listing (what run_sources.proven shows)."""
+    for child in node.children:
+        _settle(child)
+    node.primary.proven = node.proven() and not node.primary.shrunk
+
+
+def _shrunk(node: Node) -> bool:
+    return node.primary.shrunk
+
+
+class Extractor:
+    """Runs every listing of a config's sources on a thread pool and yields their pages as Batches."""
+
+    def __init__(
+        self,
+        client: HubClient,
+        config: Config,
+        extra_providers: set[str] | None = None,
+        last_counts: dict[tuple[str, str, str], int] | None = None,
+    ) -> None:
+        self.client = client
+        self.config = config
+        self.extra_providers = set(extra_providers or ())
+        self.last_counts = last_counts or {}
+        self.report = ExtractionReport()
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(4, config.hub.concurrency * 4))
+        self._stop = threading.Event()
+        self._nodes: dict[int, Node] = {}
+
+    # ---- planning -------------------------------------------------------------------------------
+
+    def _initial(self) -> list[tuple[Listing, Node | None]]:
+        out: list[tuple[Listing, Node | None]] = []
+        for source in self.config.sources:
+            if source.is_catalog:
+                for provider in self._providers_for(source):
+                    out.append(self._root(source, provider))
+                if (source.inference_provider or "all") == "all":
+                    # One page of the newest served models: finds providers nobody told us about.
+                    out.append((Listing(source.name, {"inference_provider": "all"}, PRIMARY_SORT, "discovery", top=self.config.hub.page_size), None))
+        for source in self.config.sources:
+            if not source.is_catalog:
+                for sort in source.sorts or ("downloads",):
+                    out.append((Listing(source.name, _source_filters(source), sort, "top", top=source.top), None))
+        return out
+
+    def _providers_for(self, source: SourceConfig) -> list[str]:
+        wanted = source.inference_provider or "all"
+        if wanted != "all":
+            return [p.strip() for p in wanted.split(",") if p.strip()]
+        return sorted(set(known_providers()) | self.extra_providers)
+
+    def _root(self, source: SourceConfig, provider: str) -> tuple[Listing, Node]:
+        filters = {**_source_filters(source), "inference_provider": provider}
+        node = Node(source.name, filters, 0)
+        listing = Listing(source.name, filters, PRIMARY_SORT, "catalog")
+        node.listings.append(listing)
+        self.report.roots[(source.name, provider)] = node
+        return listing, node
+
+    def _follow_ups(self, listing: Listing, node: Node | None) -> list[tuple[Listing, Node | None]]:
+        """What a finished listing calls for: new provider partitions, other sorts, or a split."""
+        out: list[tuple[Listing, Node | None]] = []
+        if listing.kind in ("catalog", "discovery"):
+            for provider in sorted(listing.providers_seen):
+                source = self._source(listing.source)
+                if source.inference_provider in (None, "all") and (source.name, provider) not in self.report.roots:
+                    log.info("new provider %r seen in a mapping: listing it too", provider)
+                    out.append(self._root(source, provider))
+        if node is None or listing.kind != "catalog":
+            return out
+        node.pending -= 1
+        if listing is node.primary and listing.capped:
+            for sort in SORT_KEYS:
+                if sort != PRIMARY_SORT:
+                    extra = Listing(node.source, node.filters, sort, "catalog", depth=node.depth, parent=listing.parent)
+                    node.listings.append(extra)
+                    out.append((extra, node))
+        elif node.pending == 0 and node.primary.capped and not node.children:
+            self._estimate(node)
+            out += self._split(node)
+        return out
+
+    def _estimate(self, node: Node) -> None:
+        """Reach and a capture-recapture estimate across the capped sort orders (Chapman, pairwise max)."""
+        sets = [l.ids for l in node.listings if l.ids]
+        union: set[int] = set().union(*sets) if sets else set()
+        estimates = [len(union)]
+        for a, b in itertools.combinations(sets, 2):
+            overlap = len(a & b)
+            estimates.append(int((len(a) + 1) * (len(b) + 1) / (overlap + 1) - 1))
+        node.primary.reached = len(union)
+        node.primary.estimated_total = max(estimates)
+
+    def _split(self, node: Node) -> list[tuple[Listing, Node | None]]:
+        """Narrower partitions: by pipeline_tag, then num_parameters ranges, then gated (the exhaustive one)."""
+        if node.depth >= MAX_DEPTH:
+            return []
+        rows = {}
+        for l in node.listings:
+            for summary in l.summaries or ():
+                rows[summary[0]] = summary
+        parts, exhaustive = _split_filters(node.filters, list(rows.values()), node.primary.estimated_total or 0, self.config.hub.page_size)
+        node.exhaustive = exhaustive
+        out: list[tuple[Listing, Node | None]] = []
+        for filters in parts:
+            child = Node(node.source, filters, node.depth + 1)
+            child.listings.append(Listing(node.source, filters, PRIMARY_SORT, "catalog", depth=child.depth, parent=node.primary.partition))
+            node.children.append(child)
+            out.append((child.primary, child))
+        return out
+
+    def _source(self, name: str) -> SourceConfig:
+        return next(s for s in self.config.sources if s.name == name)
+
+    # ---- running --------------------------------------------------------------------------------
+
+    def run(self) -> Iterator[Batch]:
+        """Yield every page's items; self.report is complete once the generator is exhausted."""
+        pool = ThreadPoolExecutor(max_workers=self.config.hub.concurrency, thread_name_prefix="listing")
+        active = 0
+
+        def submit(listing: Listing, node: Node | None) -> None:
+            nonlocal active
+            if node is not None:
+                node.pending += 1
+            self._nodes[id(listing)] = node  # type: ignore[assignment]
+            self.report.listings.append(listing)
+            pool.submit(self._run_listing, listing)
+            active += 1
+
+        try:
+            for listing, node in self._initial():
+                submit(listing, node)
+            while active:
+                event = self._queue.get()
+                if isinstance(event, Batch):
+                    yield event
+                    continue
+                active -= 1
+                self._finish(event)
+                for listing, node in self._follow_ups(event, self._nodes.get(id(event))):
+                    submit(listing, node)
+            for node in self.report.roots.values():
+                _settle(node)
+        finally:
+            self._stop.set()
+            while active:  # unblock workers waiting on a full queue, then let them end
+                try:
+                    event = self._queue.get(timeout=0.1)
+                except queue.Empty:
+                    continue
+                if isinstance(event, Listing):
+                    active -= 1
+            pool.shutdown(wait=True)
+
+    def _finish(self, listing: Listing) -> None:
+        """Shrink check against the last complete count of the same listing."""
+        self.report.providers_seen |= listing.providers_seen
+        if listing.complete and listing.kind == "catalog":
+            last = self.last_counts.get((listing.source, listing.partition, listing.sort))
+            if last and listing.items < last * self.config.history.max_shrink:
+                listing.complete, listing.shrunk = False, True
+                listing.error = f"shrunk from {last} to {listing.items} items (history.max_shrink = {self.config.history.max_shrink:g})"
+        if listing.error and not listing.capped and listing.kind == "catalog":
+            self.report.failed_sources.add(listing.source)
+        if not listing.capped:
+            listing.ids = set()  # only capped partitions need their ids (for the estimate); free the rest
+
+    def _put(self, event: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(event, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run_listing(self, listing: Listing) -> None:
+        try:
+            self._page_through(listing)
+        except HubRejected as exc:
+            # A server that refuses to go past some page has capped the listing; one that refuses the first failed it.
+            listing.capped = listing.pages > 0 and "cursor loop" not in str(exc)
+            listing.error = str(exc)
+        except HubError as exc:
+            listing.error = str(exc)
+        except Exception as exc:  # a bug must fail the listing, not hang the run
+            log.exception("listing crashed")
+            listing.error = f"internal error: {type(exc).__name__}: {exc}"
+        finally:
+            listing.summaries = listing.summaries if listing.capped or listing.kind == "catalog" else None
+            self._put(listing)
+
+    def _page_through(self, listing: Listing) -> None:
+        page_size = self.config.hub.page_size
+        params = listing.params(page_size)
+        limit = int(params[0][1])
+        stalls = 0
+        for page in self.client.iter_pages("/api/models", params):
+            if self._stop.is_set():
+                return
+            listing.pages += 1
+            items = page.body
+            new = self._absorb(listing, items)
+            if not self._put(Batch(listing, items)):
+                return
+            stalls = 0 if new else stalls + 1
+            if stalls >= NO_PROGRESS_PAGES:
+                raise HubRejected(f"no progress: {stalls} pages in a row brought no new model")
+            if listing.top and listing.items >= listing.top:
+                listing.complete = True
+                return
+            if page.next_url is None:
+                # Ended by itself; a full last page may mean the server just stopped (the cap).
+                listing.capped = len(items) >= limit and listing.kind != "discovery" and not listing.top
+                listing.complete = not listing.capped
+                return
+
+    def _absorb(self, listing: Listing, items: list[Any]) -> int:
+        """Count distinct ids; keep what a split or a ranking needs."""
+        new = 0
+        for item in items:
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+                continue  # the transformer rejects it; it counts as nothing here
+            key = hash(item["id"])
+            if key in listing.ids:
+                continue
+            listing.ids.add(key)
+            new += 1
+            listing.items += 1
+            if listing.kind == "top":
+                if listing.items <= (listing.top or 0):
+                    listing.ranking.append(item["id"])
+            elif listing.summaries is not None:
+                if len(listing.summaries) < SUMMARY_LIMIT:
+                    listing.summaries.append((item["id"], item.get("pipeline_tag"), _params_of(item), item.get("gated")))
+                else:
+                    listing.summaries = None
+            mapping = item.get("inferenceProviderMapping")
+            if isinstance(mapping, list):
+                listing.providers_seen.update(m["provider"] for m in mapping if isinstance(m, dict) and isinstance(m.get("provider"), str))
+            elif isinstance(mapping, dict):
+                listing.providers_seen.update(k for k in mapping if isinstance(k, str))
+        return new
+
+
+def _source_filters(source: SourceConfig) -> dict[str, Any]:
+    filters: dict[str, Any] = {}
+    if source.pipeline_tag:
+        filters["pipeline_tag"] = source.pipeline_tag
+    if source.author:
+        filters["author"] = source.author
+    if source.search:
+        filters["search"] = source.search
+    if source.filter:
+        filters["filter"] = list(source.filter)
+    if source.inference_provider and not source.is_catalog:
+        filters["inference_provider"] = source.inference_provider
+    return filters
+
+
+def _params_of(item: dict[str, Any]) -> int | None:
+    st = item.get("safetensors")
+    total = st.get("total") if isinstance(st, dict) else None
+    return int(total) if isinstance(total, (int, float)) and not isinstance(total, bool) else None
+
+
+def _split_filters(
+    filters: dict[str, Any], rows: list[tuple[str, str | None, int | None, Any]], estimate: int, page_size: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """Child filter sets for a capped partition, and whether together they cover all of it."""
+    tags = sorted({r[1] for r in rows if r[1]})
+    if "pipeline_tag" not in filters and len(tags) >= 2:
+        return [{**filters, "pipeline_tag": t} for t in tags], False
+    values = sorted(r[2] for r in rows if r[2] is not None)
+    lo, hi = filters.get("num_parameters", (0, None))
+    if len(set(values)) >= 2:
+        parts = max(2, math.ceil(max(estimate, len(values)) / (page_size * 0.7)))
+        cuts = sorted({values[(len(values) * i) // parts] for i in range(1, parts)} - {values[0]})
+        bounds = [lo, *cuts]
+        ranges = [(bounds[i], bounds[i + 1] - 1) for i in range(len(bounds) - 1)] + [(bounds[-1], hi)]
+        if len(ranges) >= 2:
+            # Contiguous ranges cover every model that has a parameter count, not the ones without.
+            return [{**filters, "num_parameters": r} for r in ranges], False
+    if "gated" not in filters:
+        return [{**filters, "gated": True}, {**filters, "gated": False}], True
+    return [], False

@@ -1,0 +1,261 @@
+"""Router probes: one billed one-token chat completion per (model, provider) pair, appended to health_checks."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable
+
+import httpx
+import orjson
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from .config import Config
+from .db import make_engine, upgrade
+from .errors import LoadError, UsageError
+from .hub import HubClient, redact, resolve_token
+from .schema import health_checks, model_providers
+
+log = logging.getLogger("hfsnap.health")
+
+OUTCOMES = ("ok", "auth", "payment", "not_found", "gone", "rate_limited", "server_error", "timeout", "network", "unsupported")
+NO_TOKEN = "no Hugging Face token: set HF_TOKEN (or run `hf auth login`); health probes are billed and need one"
+_BY_STATUS = {401: "auth", 403: "auth", 402: "payment", 404: "not_found", 410: "gone", 429: "rate_limited", 408: "timeout"}
+_ERROR_CHARS = 300
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A current (model, provider) mapping and when it was last checked (epoch seconds, None if never)."""
+
+    model_id: str
+    provider: str
+    status: str
+    task: str | None
+    last_checked: float | None
+    last_outcome: str | None
+
+    @property
+    def probeable(self) -> bool:
+        """The router only serves chat completions for live conversational mappings."""
+        return self.status == "live" and self.task == "conversational"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One health_checks row."""
+
+    model_id: str
+    provider: str
+    checked_at: str
+    checked_epoch: float
+    outcome: str
+    http_status: int | None = None
+    latency_ms: float | None = None
+    error: str | None = None
+
+
+@dataclass
+class HealthResult:
+    """What a health run did: the rows it appended, the pairs left for later, and a database error if any."""
+
+    checks: list[Check]
+    deferred: int = 0  # probeable pairs beyond the probe budget, first in line next time
+    error: str | None = None  # the database refused the rows (the probes were made, nothing was saved)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.error else 0
+
+    @property
+    def probed(self) -> int:
+        return sum(c.outcome != "unsupported" for c in self.checks)
+
+    def counts(self) -> dict[str, int]:
+        """Rows per outcome, in the contract's order."""
+        seen = Counter(c.outcome for c in self.checks)
+        return {o: seen[o] for o in OUTCOMES if seen[o]}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "probed": self.probed,
+            "unsupported": sum(c.outcome == "unsupported" for c in self.checks),
+            "deferred": self.deferred,
+            "outcomes": self.counts(),
+            "checks": [asdict(c) for c in self.checks],
+            "saved": self.error is None,
+            "error": self.error,
+        }
+
+    def render(self) -> str:
+        lines = [f"health: {self.probed} probed, {self.deferred} deferred to a later run"
+                 + ("" if self.error is None else f"; NOT SAVED: {self.error}")]
+        lines += [f"  {outcome:<13} {n}" for outcome, n in self.counts().items()]
+        bad = [c for c in self.checks if c.outcome not in ("ok", "unsupported")]
+        if bad:
+            lines.append("not ok:")
+        for c in bad:
+            status = c.http_status if c.http_status is not None else "-"
+            latency = f"{c.latency_ms:.0f} ms" if c.latency_ms is not None else "-"
+            lines.append(f"  {c.model_id} [{c.provider}] {c.outcome} (HTTP {status}, {latency}) {c.error or ''}".rstrip())
+        if not self.checks:
+            lines.append("  no (model, provider) pairs to check: run `hfsnap refresh` first, or widen --provider")
+        return "\n".join(lines)
+
+
+def run_health(
+    config: Config,
+    limit: int | None = None,
+    providers: Iterable[str] | None = None,
+    transport: httpx.BaseTransport | None = None,
+    token: str | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> HealthResult:
+    """Probe the least recently checked live conversational pairs, record the rest `unsupported`, append all rows."""
+    token = token or resolve_token()
+    if not token:
+        raise UsageError(NO_TOKEN)
+    budget = config.health.max_checks if limit is None else limit
+    if budget < 0:
+        raise UsageError(f"--limit must be >= 0, got {limit}")
+    wanted = tuple(providers) if providers else config.health.providers
+    now = clock or (lambda: datetime.now(timezone.utc))
+    engine = make_engine(config.db.url)
+    try:
+        upgrade(engine)
+        pairs = select_pairs(engine, wanted)
+        to_probe, deferred = plan(pairs, budget)
+        checks = [_unsupported(p, now()) for p in pairs if not p.probeable and p.last_outcome != "unsupported"]
+        checks += probe_all(config, to_probe, token, transport, now)
+        result = HealthResult(checks, deferred=deferred)
+        try:
+            save(engine, checks)
+        except SQLAlchemyError as exc:
+            result.error = redact(f"cannot write health_checks: {exc.__class__.__name__}: {getattr(exc, 'orig', exc)}", token)
+            log.error("health: %s", result.error)
+        return result
+    finally:
+        engine.dispose()
+
+
+def select_pairs(engine: Engine, providers: tuple[str, ...] = ()) -> list[Pair]:
+    """Current mappings (optionally of some providers) with their latest check."""
+    latest = (
+        select(health_checks.c.model_id, health_checks.c.provider, func.max(health_checks.c.check_id).label("check_id"))
+        .group_by(health_checks.c.model_id, health_checks.c.provider)
+        .subquery()
+    )
+    mp, hc = model_providers.c, health_checks.c
+    query = (
+        select(mp.model_id, mp.provider, mp.status, mp.task, hc.checked_epoch, hc.outcome)
+        .select_from(
+            model_providers.outerjoin(latest, (latest.c.model_id == mp.model_id) & (latest.c.provider == mp.provider))
+            .outerjoin(health_checks, hc.check_id == latest.c.check_id)
+        )
+        .where(mp.valid_to.is_(None))
+        .order_by(mp.model_id, mp.provider)
+    )
+    if providers:
+        query = query.where(mp.provider.in_(providers))
+    try:
+        with engine.connect() as conn:
+            return [Pair(*row) for row in conn.execute(query)]
+    except SQLAlchemyError as exc:
+        raise LoadError(f"cannot read model_providers: {getattr(exc, 'orig', exc)}") from None
+
+
+def plan(pairs: list[Pair], budget: int) -> tuple[list[Pair], int]:
+    """The probeable pairs to probe now (never checked first, then least recently, then by id) and how many wait."""
+    probeable = sorted(
+        (p for p in pairs if p.probeable),
+        key=lambda p: (p.last_checked is not None, p.last_checked or 0.0, p.model_id, p.provider),
+    )
+    return probeable[:budget], max(0, len(probeable) - budget)
+
+
+def probe_all(
+    config: Config,
+    pairs: list[Pair],
+    token: str,
+    transport: httpx.BaseTransport | None,
+    now: Callable[[], datetime],
+) -> list[Check]:
+    """Probe pairs concurrently; results come back in the order asked."""
+    if not pairs:
+        return []
+    # The client's connection pool must fit every probe in flight, or waiting for a connection reads as a timeout.
+    hub = replace(config.hub, concurrency=max(config.hub.concurrency, config.health.concurrency))
+    with HubClient(hub, token=token, transport=transport) as client:
+        with ThreadPoolExecutor(max_workers=config.health.concurrency, thread_name_prefix="health") as pool:
+            return list(pool.map(lambda p: probe(client, p, config.health.timeout_s, token, now), pairs))
+
+
+def probe(client: HubClient, pair: Pair, timeout_s: float, token: str, now: Callable[[], datetime]) -> Check:
+    """One chat completion, classified; never raises for an HTTP or network failure (the outcome is the datum)."""
+    stamp = now()
+    started = time.perf_counter()
+    try:
+        response = client.chat_probe(pair.model_id, pair.provider, timeout_s)
+        outcome, error = classify(response)
+        status: int | None = response.status_code
+    except httpx.TimeoutException:
+        outcome, error, status = "timeout", f"no answer within {timeout_s:g}s", None
+    except httpx.RequestError as exc:  # connect/read errors, a dropped connection, a broken body
+        outcome, error, status = "network", f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, None
+    latency_ms = (time.perf_counter() - started) * 1000
+    return _check(pair, stamp, outcome, status, round(latency_ms, 1), redact(error, token)[:_ERROR_CHARS] if error else None)
+
+
+def classify(response: httpx.Response) -> tuple[str, str | None]:
+    """Outcome and short error text of a router answer (SPEC section 7)."""
+    code = response.status_code
+    if 200 <= code < 300:
+        return "ok", None
+    if code in _BY_STATUS:
+        outcome = _BY_STATUS[code]
+    elif code >= 500:
+        outcome = "server_error"
+    elif code >= 400:
+        # 400 is how the router says "not supported by any provider you have enabled": unreachable as asked.
+        outcome = "not_found"
+    else:
+        outcome = "server_error"  # a redirect or informational answer is not what the router promises
+    return outcome, f"HTTP {code}: {error_text(response)}"
+
+
+def error_text(response: httpx.Response) -> str:
+    """The server's own message: OpenAI-style {"error": {"message"}}, {"error": "..."}, a header, or the body."""
+    message: Any = response.headers.get("x-error-message")
+    if not message:
+        try:
+            body = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            body = None
+        message = body.get("error") or body.get("message") if isinstance(body, dict) else None
+        if isinstance(message, dict):
+            message = message.get("message") or orjson.dumps(message).decode()
+    if not message:
+        message = response.text[:_ERROR_CHARS] or response.reason_phrase
+    return " ".join(str(message).split())[:_ERROR_CHARS]
+
+
+def save(engine: Engine, checks: list[Check]) -> None:
+    """Append every row in one transaction."""
+    if checks:
+        with engine.begin() as conn:
+            conn.execute(health_checks.insert(), [asdict(c) for c in checks])
+
+
+def _unsupported(pair: Pair, stamp: datetime) -> Check:
+    why = f"not probed: mapping is {pair.status}, task {pair.task or 'unknown'} (only live conversational mappings are)"
+    return _check(pair, stamp, "unsupported", None, None, why)
+
+
+def _check(pair: Pair, stamp: datetime, outcome: str, status: int | None, latency_ms: float | None, error: str | None) -> Check:
+    utc = stamp.astimezone(timezone.utc)
+    return Check(pair.model_id, pair.provider, utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), utc.timestamp(), outcome, status, latency_ms, error)

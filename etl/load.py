@@ -1,0 +1,357 @@
+"""One transaction per run: stage rows in temp tables, then SCD2 merges, retirement rules and facts, set-wise in SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import orjson
+from sqlalchemy import Connection, text
+
+from .config import HistoryConfig
+from .transform import ModelRow, Offer
+
+MAX_REJECTS = 10_000  # per run; beyond that they are only counted
+_STAGE_DDL = (
+    """CREATE TEMPORARY TABLE stage_models (
+        model_id VARCHAR(255) PRIMARY KEY, author VARCHAR(255), pipeline_tag VARCHAR(64), library_name VARCHAR(64),
+        gated VARCHAR(8), private SMALLINT, created_at VARCHAR(32), last_modified VARCHAR(32), num_parameters BIGINT,
+        license VARCHAR(128), tags TEXT, row_hash VARCHAR(40), record TEXT, in_catalog SMALLINT,
+        downloads BIGINT, likes INTEGER, trending_score FLOAT, downloads_all_time BIGINT)""",
+    """CREATE TEMPORARY TABLE stage_mappings (
+        model_id VARCHAR(255), provider VARCHAR(64), provider_model_id VARCHAR(255), status VARCHAR(16),
+        task VARCHAR(64), adapter VARCHAR(64), PRIMARY KEY (model_id, provider))""",
+    """CREATE TEMPORARY TABLE stage_offers (
+        model_id VARCHAR(255), provider VARCHAR(64), status VARCHAR(16), context_length INTEGER, price_input FLOAT,
+        price_output FLOAT, supports_tools SMALLINT, supports_structured_output SMALLINT, is_model_author SMALLINT,
+        PRIMARY KEY (model_id, provider))""",
+    "CREATE TEMPORARY TABLE stage_proven (provider VARCHAR(64) PRIMARY KEY)",
+    "CREATE TEMPORARY TABLE stage_providers (provider VARCHAR(64) PRIMARY KEY, known SMALLINT)",
+)
+_STAGE_TABLES = ("stage_models", "stage_mappings", "stage_offers", "stage_proven", "stage_providers")
+
+
+@dataclass
+class MergeInput:
+    """What extraction concluded, as the merge needs it."""
+
+    catalog_proven: bool  # every catalog partition proven complete and not shrunk: absences count as misses
+    proven_providers: set[str]  # providers whose own partition was proven: their mappings' absences count
+    router_complete: bool  # the router's list was read whole: absent offers count as misses
+    providers: dict[str, bool] = field(default_factory=dict)  # provider id -> known to huggingface_hub
+    rankings: list[tuple[str, str, int, str]] = field(default_factory=list)  # (source, sort, rank, model_id)
+    run_sources: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class MergeCounts:
+    """What the run changed; goes into its `runs` row."""
+
+    models_seen: int = 0
+    models_added: int = 0
+    models_changed: int = 0
+    models_removed: int = 0
+    models_restored: int = 0
+    rows_written: dict[str, int] = field(default_factory=dict)
+
+
+class Loader:
+    """Stages one run's rows and merges them into the history tables, inside the caller's transaction."""
+
+    def __init__(self, conn: Connection, run_id: int, now: str, history: HistoryConfig) -> None:
+        self.conn = conn
+        self.run_id = run_id
+        self.now = now
+        self.history = history
+        self.rejects = 0
+        self.anonymous_rejects = 0  # catalog items without an id: they could be any model, so nothing is proven absent
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        self._mark = mark
+        self._sql_models = f"INSERT INTO stage_models VALUES ({', '.join([mark] * 18)})"
+        self._sql_mappings = f"INSERT INTO stage_mappings VALUES ({', '.join([mark] * 6)})"
+        self._sql_offers = f"INSERT INTO stage_offers VALUES ({', '.join([mark] * 9)})"
+
+    # ---- staging --------------------------------------------------------------------------------
+
+    def create_staging(self) -> None:
+        for table in _STAGE_TABLES:
+            self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
+        for ddl in _STAGE_DDL:
+            self.conn.exec_driver_sql(ddl)
+
+    def stage_models(self, rows: Sequence[ModelRow], in_catalog: bool) -> None:
+        """Rows of models seen for the first time this run."""
+        if not rows:
+            return
+        flag = int(in_catalog)
+        self.conn.exec_driver_sql(
+            self._sql_models,
+            [
+                (r.model_id, r.author, r.pipeline_tag, r.library_name, r.gated, r.private, r.created_at, r.last_modified,
+                 r.num_parameters, r.license, r.tags, r.row_hash, r.record, flag, r.downloads, r.likes, r.trending_score,
+                 r.downloads_all_time)
+                for r in rows
+            ],
+        )
+        mappings = [(r.model_id, m.provider, m.provider_model_id, m.status, m.task, m.adapter) for r in rows for m in r.mappings]
+        if mappings:
+            self.conn.exec_driver_sql(self._sql_mappings, mappings)
+
+    def mark_catalog(self, model_ids: Iterable[str]) -> None:
+        """Models first seen by a `top` source and then by a catalog source."""
+        ids = [(m,) for m in model_ids]
+        if ids:
+            self.conn.exec_driver_sql(f"UPDATE stage_models SET in_catalog = 1 WHERE model_id = {self._mark}", ids)
+
+    def stage_offers(self, offers: dict[str, tuple[Offer, ...]]) -> None:
+        rows = [
+            (model_id, o.provider, o.status, o.context_length, o.price_input, o.price_output, o.supports_tools,
+             o.supports_structured_output, o.is_model_author)
+            for model_id, entries in offers.items()
+            for o in entries
+        ]
+        if rows:
+            self.conn.exec_driver_sql(self._sql_offers, rows)
+
+    def add_reject(self, source: str | None, item: Any, reason: str, in_catalog: bool = True) -> None:
+        self.rejects += 1
+        model_id = item.get("id") if isinstance(item, dict) and isinstance(item.get("id"), str) else None
+        self.anonymous_rejects += int(model_id is None and in_catalog)
+        if self.rejects > MAX_REJECTS:
+            return
+        try:
+            payload = orjson.dumps(item, option=orjson.OPT_NON_STR_KEYS).decode()[:20_000]
+        except TypeError:
+            payload = repr(item)[:20_000]
+        self.conn.execute(
+            text("INSERT INTO rejects (run_id, source, model_id, reason, payload) VALUES (:r, :s, :m, :why, :p)"),
+            {"r": self.run_id, "s": source, "m": model_id, "why": reason[:1000], "p": payload},
+        )
+
+    # ---- merging --------------------------------------------------------------------------------
+
+    def merge(self, inp: MergeInput) -> MergeCounts:
+        """Every SCD2 table, the retirement rules and the per-run facts, in dependency order."""
+        self._stage_small(inp)
+        counts = MergeCounts()
+        counts.models_seen = self._scalar("SELECT COUNT(*) FROM stage_models")
+        self._merge_models(inp, counts)
+        self._merge_versions(counts)
+        self._merge_gating()
+        self._merge_membership(inp, counts)
+        self._merge_mappings(inp)
+        self._merge_offers(inp)
+        self._write_facts(inp)
+        counts.rows_written = self._rows_written()
+        return counts
+
+    def _x(self, sql: str, **params: Any) -> int:
+        result = self.conn.execute(text(sql), {"now": self.now, "run": self.run_id, **params})
+        return result.rowcount or 0
+
+    def _scalar(self, sql: str, **params: Any) -> int:
+        return int(self.conn.execute(text(sql), {"now": self.now, "run": self.run_id, **params}).scalar() or 0)
+
+    def _stage_small(self, inp: MergeInput) -> None:
+        if inp.proven_providers:
+            self.conn.exec_driver_sql(f"INSERT INTO stage_proven VALUES ({self._mark})", [(p,) for p in sorted(inp.proven_providers)])
+        if inp.providers:
+            self.conn.exec_driver_sql(
+                f"INSERT INTO stage_providers VALUES ({self._mark}, {self._mark})", [(p, int(k)) for p, k in sorted(inp.providers.items())]
+            )
+
+    def _merge_models(self, inp: MergeInput, counts: MergeCounts) -> None:
+        """One row per model ever seen: attributes as last seen."""
+        self._x(
+            """INSERT INTO models (model_id, author, pipeline_tag, library_name, gated, private, created_at, last_modified,
+                   num_parameters, license, tags, listed, first_seen_run, last_seen_run, last_listed_run, misses, row_hash)
+               SELECT model_id, author, pipeline_tag, library_name, gated, private, created_at, last_modified,
+                   num_parameters, license, tags, 0, :run, :run, NULL, 0, NULL FROM stage_models WHERE true
+               ON CONFLICT (model_id) DO UPDATE SET author = excluded.author, pipeline_tag = excluded.pipeline_tag,
+                   library_name = excluded.library_name, gated = excluded.gated, private = excluded.private,
+                   created_at = excluded.created_at, last_modified = excluded.last_modified,
+                   num_parameters = excluded.num_parameters, license = excluded.license, tags = excluded.tags,
+                   last_seen_run = excluded.last_seen_run"""
+        )
+
+    def _merge_versions(self, counts: MergeCounts) -> None:
+        """Close versions whose canonical hash moved; open one for every model without a current version."""
+        counts.models_changed = self._x(
+            """UPDATE model_versions SET valid_to = :now, run_to = :run
+               WHERE valid_to IS NULL AND EXISTS (SELECT 1 FROM stage_models s
+                   WHERE s.model_id = model_versions.model_id AND s.row_hash <> model_versions.row_hash)"""
+        )
+        self._x(
+            """INSERT INTO model_versions (model_id, row_hash, record, valid_from, valid_to, run_from, run_to)
+               SELECT s.model_id, s.row_hash, s.record, :now, NULL, :run, NULL FROM stage_models s
+               WHERE NOT EXISTS (SELECT 1 FROM model_versions v WHERE v.model_id = s.model_id AND v.valid_to IS NULL)"""
+        )
+        self._x(
+            """UPDATE models SET row_hash = (SELECT s.row_hash FROM stage_models s WHERE s.model_id = models.model_id)
+               WHERE last_seen_run = :run"""
+        )
+
+    def _merge_gating(self) -> None:
+        self._x(
+            """UPDATE gating_history SET valid_to = :now, run_to = :run
+               WHERE valid_to IS NULL AND EXISTS (SELECT 1 FROM stage_models s
+                   WHERE s.model_id = gating_history.model_id AND s.gated <> gating_history.gated)"""
+        )
+        self._x(
+            """INSERT INTO gating_history (model_id, gated, valid_from, valid_to, run_from, run_to)
+               SELECT s.model_id, s.gated, :now, NULL, :run, NULL FROM stage_models s
+               WHERE NOT EXISTS (SELECT 1 FROM gating_history g WHERE g.model_id = s.model_id AND g.valid_to IS NULL)"""
+        )
+
+    def _merge_membership(self, inp: MergeInput, counts: MergeCounts) -> None:
+        """Catalog scope: open for models a catalog source returned; retire only after proven misses."""
+        counts.models_restored = self._scalar(
+            """SELECT COUNT(*) FROM stage_models s WHERE s.in_catalog = 1
+               AND NOT EXISTS (SELECT 1 FROM catalog_membership c WHERE c.model_id = s.model_id AND c.valid_to IS NULL)
+               AND EXISTS (SELECT 1 FROM catalog_membership c WHERE c.model_id = s.model_id)"""
+        )
+        opened = self._x(
+            """INSERT INTO catalog_membership (model_id, valid_from, valid_to, run_from, run_to)
+               SELECT s.model_id, :now, NULL, :run, NULL FROM stage_models s WHERE s.in_catalog = 1
+               AND NOT EXISTS (SELECT 1 FROM catalog_membership c WHERE c.model_id = s.model_id AND c.valid_to IS NULL)"""
+        )
+        counts.models_added = opened - counts.models_restored
+        self._x(
+            """UPDATE models SET listed = 1, misses = 0, last_listed_run = :run
+               WHERE model_id IN (SELECT model_id FROM stage_models WHERE in_catalog = 1)"""
+        )
+        # A model still served (seen with a mapping by any source) is present, even if no catalog listing showed it.
+        self._x(
+            """UPDATE models SET misses = 0 WHERE listed = 1 AND misses > 0 AND model_id IN
+               (SELECT DISTINCT model_id FROM stage_mappings)"""
+        )
+        if not inp.catalog_proven:
+            return  # unobserved is not removed: no miss is counted in a run that could not prove absence
+        self._x(
+            """UPDATE models SET misses = misses + 1 WHERE listed = 1
+               AND model_id NOT IN (SELECT model_id FROM stage_models WHERE in_catalog = 1)
+               AND model_id NOT IN (SELECT model_id FROM stage_mappings)
+               AND model_id NOT IN (SELECT model_id FROM rejects WHERE run_id = :run AND model_id IS NOT NULL)"""
+        )
+        retire = "SELECT model_id FROM models WHERE listed = 1 AND misses >= :n"
+        n = self.history.retire_after_misses
+        counts.models_removed = self._x(
+            f"UPDATE catalog_membership SET valid_to = :now, run_to = :run WHERE valid_to IS NULL AND model_id IN ({retire})", n=n
+        )
+        # A model that is gone from the Hub (no source saw it) also ends its version and gating rows.
+        for table in ("model_versions", "gating_history"):
+            self._x(
+                f"""UPDATE {table} SET valid_to = :now, run_to = :run WHERE valid_to IS NULL AND model_id IN ({retire})
+                    AND model_id NOT IN (SELECT model_id FROM stage_models)""",
+                n=n,
+            )
+        self._x("UPDATE models SET listed = 0 WHERE listed = 1 AND misses >= :n", n=n)
+
+    def _merge_mappings(self, inp: MergeInput) -> None:
+        """Per (model, provider): new rows on change; a miss when the model was seen without it, or its provider proven."""
+        self._x(
+            """UPDATE model_providers SET valid_to = :now, run_to = :run
+               WHERE valid_to IS NULL AND EXISTS (SELECT 1 FROM stage_mappings s
+                   WHERE s.model_id = model_providers.model_id AND s.provider = model_providers.provider
+                   AND (s.status <> model_providers.status
+                        OR COALESCE(s.provider_model_id, '') <> COALESCE(model_providers.provider_model_id, '')
+                        OR COALESCE(s.task, '') <> COALESCE(model_providers.task, '')
+                        OR COALESCE(s.adapter, '') <> COALESCE(model_providers.adapter, '')))"""
+        )
+        self._x(
+            """INSERT INTO model_providers (model_id, provider, provider_model_id, status, task, adapter, misses,
+                   valid_from, valid_to, run_from, run_to)
+               SELECT s.model_id, s.provider, s.provider_model_id, s.status, s.task, s.adapter, 0, :now, NULL, :run, NULL
+               FROM stage_mappings s WHERE NOT EXISTS (SELECT 1 FROM model_providers p
+                   WHERE p.model_id = s.model_id AND p.provider = s.provider AND p.valid_to IS NULL)"""
+        )
+        self._x(
+            """UPDATE model_providers SET misses = 0 WHERE valid_to IS NULL AND misses > 0 AND EXISTS
+               (SELECT 1 FROM stage_mappings s WHERE s.model_id = model_providers.model_id AND s.provider = model_providers.provider)"""
+        )
+        self._x(
+            """UPDATE model_providers SET misses = misses + 1
+               WHERE valid_to IS NULL
+               AND NOT EXISTS (SELECT 1 FROM stage_mappings s
+                   WHERE s.model_id = model_providers.model_id AND s.provider = model_providers.provider)
+               AND (model_id IN (SELECT model_id FROM stage_models)
+                    OR provider IN (SELECT provider FROM stage_proven))
+               AND model_id NOT IN (SELECT model_id FROM rejects WHERE run_id = :run AND model_id IS NOT NULL)"""
+        )
+        self._x(
+            "UPDATE model_providers SET valid_to = :now, run_to = :run WHERE valid_to IS NULL AND misses >= :n",
+            n=self.history.retire_after_misses,
+        )
+
+    def _merge_offers(self, inp: MergeInput) -> None:
+        """Router prices and capabilities per (model, provider)."""
+        self._x(
+            """UPDATE provider_offers SET valid_to = :now, run_to = :run
+               WHERE valid_to IS NULL AND EXISTS (SELECT 1 FROM stage_offers s
+                   WHERE s.model_id = provider_offers.model_id AND s.provider = provider_offers.provider
+                   AND (COALESCE(s.status, '') <> COALESCE(provider_offers.status, '')
+                        OR COALESCE(s.context_length, -1) <> COALESCE(provider_offers.context_length, -1)
+                        OR COALESCE(s.price_input, -1) <> COALESCE(provider_offers.price_input, -1)
+                        OR COALESCE(s.price_output, -1) <> COALESCE(provider_offers.price_output, -1)
+                        OR COALESCE(s.supports_tools, -1) <> COALESCE(provider_offers.supports_tools, -1)
+                        OR COALESCE(s.supports_structured_output, -1) <> COALESCE(provider_offers.supports_structured_output, -1)
+                        OR COALESCE(s.is_model_author, -1) <> COALESCE(provider_offers.is_model_author, -1)))"""
+        )
+        self._x(
+            """INSERT INTO provider_offers (model_id, provider, status, context_length, price_input, price_output,
+                   supports_tools, supports_structured_output, is_model_author, misses, valid_from, valid_to, run_from, run_to)
+               SELECT s.model_id, s.provider, s.status, s.context_length, s.price_input, s.price_output, s.supports_tools,
+                   s.supports_structured_output, s.is_model_author, 0, :now, NULL, :run, NULL
+               FROM stage_offers s WHERE NOT EXISTS (SELECT 1 FROM provider_offers o
+                   WHERE o.model_id = s.model_id AND o.provider = s.provider AND o.valid_to IS NULL)"""
+        )
+        self._x(
+            """UPDATE provider_offers SET misses = 0 WHERE valid_to IS NULL AND misses > 0 AND EXISTS
+               (SELECT 1 FROM stage_offers s WHERE s.model_id = provider_offers.model_id AND s.provider = provider_offers.provider)"""
+        )
+        if not inp.router_complete:
+            return
+        self._x(
+            """UPDATE provider_offers SET misses = misses + 1 WHERE valid_to IS NULL AND NOT EXISTS
+               (SELECT 1 FROM stage_offers s WHERE s.model_id = provider_offers.model_id AND s.provider = provider_offers.provider)"""
+        )
+        self._x(
+            "UPDATE provider_offers SET valid_to = :now, run_to = :run WHERE valid_to IS NULL AND misses >= :n",
+            n=self.history.retire_after_misses,
+        )
+
+    def _write_facts(self, inp: MergeInput) -> None:
+        """Per-run facts: metrics, rankings, providers, run_sources."""
+        self._x(
+            """INSERT INTO model_metrics (run_id, model_id, downloads, likes, trending_score, downloads_all_time)
+               SELECT :run, model_id, downloads, likes, trending_score, downloads_all_time FROM stage_models"""
+        )
+        if inp.rankings:
+            self.conn.execute(
+                text("INSERT INTO model_rankings (run_id, source, sort, rank, model_id) VALUES (:run, :source, :sort, :rank, :model_id)"),
+                [{"run": self.run_id, "source": s, "sort": so, "rank": r, "model_id": m} for s, so, r, m in inp.rankings],
+            )
+        self._x(
+            """INSERT INTO providers (provider, first_seen_run, last_seen_run, known_to_client)
+               SELECT provider, :run, :run, known FROM stage_providers WHERE true
+               ON CONFLICT (provider) DO UPDATE SET last_seen_run = excluded.last_seen_run, known_to_client = excluded.known_to_client"""
+        )
+        if inp.run_sources:
+            self.conn.execute(
+                text(
+                    """INSERT INTO run_sources (run_id, source, "partition", sort, pages, items, complete, capped,
+                           estimated_total, error, kind, parent, reached, proven, shrunk, requests)
+                       VALUES (:run_id, :source, :partition, :sort, :pages, :items, :complete, :capped, :estimated_total,
+                           :error, :kind, :parent, :reached, :proven, :shrunk, :requests)"""
+                ),
+                [{**row, "run_id": self.run_id} for row in inp.run_sources],
+            )
+
+    def _rows_written(self) -> dict[str, int]:
+        """Rows this run added to each history table (the unchanged re-run's figure)."""
+        out = {}
+        for table in ("model_versions", "model_providers", "provider_offers", "gating_history", "catalog_membership"):
+            out[table] = self._scalar(f"SELECT COUNT(*) FROM {table} WHERE run_from = :run")
+        for table in ("model_metrics", "model_rankings", "run_sources", "rejects"):
+            out[table] = self._scalar(f"SELECT COUNT(*) FROM {table} WHERE run_id = :run")
+        return out

@@ -1,0 +1,311 @@
+"""run_once(config) -> RunReport: the one composition of extract, transform and load, used by CLI and scheduler."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+import httpx
+from sqlalchemy import Engine, text
+
+from . import __name__ as _pkg  # noqa: F401  (keeps the package import explicit)
+from .config import Config
+from .db import make_engine, upgrade
+from .errors import EtlError, HubError, LoadError
+from .extract import ExtractionReport, Extractor, Listing, known_providers
+from .hub import HubClient, redact, resolve_token
+from .load import Loader, MergeCounts, MergeInput
+from .lock import refresh_lock
+from .transform import Offer, RejectItem, parse_offers, to_row
+
+log = logging.getLogger("hfsnap.pipeline")
+BATCH = 2000
+VERSION = "0.1.0"
+
+
+@dataclass
+class RunReport:
+    """What a refresh did: the `runs` row and the reasons it is partial, if it is."""
+
+    run_id: int
+    status: str
+    started_at: str
+    finished_at: str
+    requests: int
+    counts: MergeCounts
+    rejects: int
+    incomplete: list[str] = field(default_factory=list)
+    listings: list[Listing] = field(default_factory=list, repr=False)
+    error: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return {"complete": 0, "partial": 3}.get(self.status, 1)
+
+    def as_dict(self) -> dict[str, Any]:
+        catalog = [l for l in self.listings if l.kind == "catalog"]
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "requests": self.requests,
+            "models_seen": self.counts.models_seen,
+            "models_added": self.counts.models_added,
+            "models_changed": self.counts.models_changed,
+            "models_removed": self.counts.models_removed,
+            "models_restored": self.counts.models_restored,
+            "rejects": self.rejects,
+            "listings": len(self.listings),
+            "listings_complete": sum(l.complete for l in catalog),
+            "listings_capped": sum(l.capped for l in catalog),
+            "listings_failed": sum(bool(l.error) and not l.capped for l in self.listings),
+            "estimated_unreached": _unreached(self.listings),
+            "incomplete": self.incomplete,
+            "rows_written": self.counts.rows_written,
+            "error": self.error,
+        }
+
+
+def _unreached(listings: list[Listing]) -> int:
+    """Sum over capped partitions of (estimated total - reached)."""
+    return sum(max(0, (l.estimated_total or 0) - (l.reached or 0)) for l in listings if l.estimated_total is not None)
+
+
+class Clock:
+    """UTC timestamps that never go backwards between runs (history needs a strict order)."""
+
+    def __init__(self, now: Callable[[], datetime] | None = None) -> None:
+        self._now = now or (lambda: datetime.now(timezone.utc))
+
+    def iso(self, after: str | None = None) -> str:
+        stamp = self._now().astimezone(timezone.utc)
+        if after:
+            floor = datetime.fromisoformat(after.replace("Z", "+00:00")) + timedelta(microseconds=1)
+            stamp = max(stamp, floor)
+        return stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def run_once(
+    config: Config,
+    trigger: str = "manual",
+    transport: httpx.BaseTransport | None = None,
+    clock: Clock | None = None,
+    sleep: Callable[[float], None] | None = None,
+    token: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> RunReport:
+    """One snapshot run: lock, extract, transform, load in one transaction; never raises for a Hub failure."""
+    clock = clock or Clock()
+    engine = make_engine(config.db.url)
+    try:
+        upgrade(engine)
+        with refresh_lock(engine):
+            return _locked_run(engine, config, trigger, transport, clock, sleep, token, progress)
+    finally:
+        engine.dispose()
+
+
+def _locked_run(
+    engine: Engine,
+    config: Config,
+    trigger: str,
+    transport: httpx.BaseTransport | None,
+    clock: Clock,
+    sleep: Callable[[float], None] | None,
+    token: str | None,
+    progress: Callable[[int], None] | None,
+) -> RunReport:
+    token = token if token is not None else resolve_token()
+    run_id, started = _start_run(engine, trigger, clock)
+    client = HubClient(config.hub, token=token, transport=transport, **({"sleep": sleep} if sleep else {}))
+    try:
+        report = _extract_and_load(engine, config, client, run_id, started, clock, progress)
+    except BaseException as exc:
+        message = redact(_one_line(exc), token)
+        _fail_run(engine, run_id, clock, message, client.stats.requests)
+        if isinstance(exc, EtlError):
+            raise type(exc)(message) from None
+        if isinstance(exc, Exception):
+            raise LoadError(message) from exc
+        raise
+    finally:
+        client.close()
+    return report
+
+
+def _one_line(exc: BaseException) -> str:
+    text_ = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text_ if isinstance(exc, EtlError) else f"{type(exc).__name__}: {text_}"
+
+
+def _start_run(engine: Engine, trigger: str, clock: Clock) -> tuple[int, str]:
+    """Close runs a dead process left 'running', then open this run's row (committed on its own)."""
+    with engine.begin() as conn:
+        last = conn.execute(text("SELECT MAX(started_at) FROM runs")).scalar()
+        started = clock.iso(after=last)
+        conn.execute(
+            text("UPDATE runs SET status = 'failed', finished_at = :now, error = 'interrupted: the process died during the run' WHERE status = 'running'"),
+            {"now": started},
+        )
+        run_id = conn.execute(
+            text(
+                "INSERT INTO runs (started_at, status, \"trigger\", requests, hostname, pid, version) "
+                "VALUES (:s, 'running', :t, 0, :h, :p, :v) RETURNING run_id"
+            ),
+            {"s": started, "t": trigger, "h": socket.gethostname(), "p": os.getpid(), "v": VERSION},
+        ).scalar_one()
+    return int(run_id), started
+
+
+def _fail_run(engine: Engine, run_id: int, clock: Clock, message: str, requests: int) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE runs SET status = 'failed', finished_at = :f, error = :e, requests = :r WHERE run_id = :id"),
+            {"f": clock.iso(), "e": message[:2000], "r": requests, "id": run_id},
+        )
+
+
+def _previous_state(engine: Engine) -> tuple[set[str], dict[tuple[str, str, str], int]]:
+    """Providers ever seen, and each listing's last complete item count (for the shrink rule)."""
+    with engine.connect() as conn:
+        seen = {r[0] for r in conn.execute(text("SELECT provider FROM providers"))}
+        rows = conn.execute(
+            text(
+                """SELECT source, "partition", sort, items FROM run_sources WHERE id IN
+                   (SELECT MAX(id) FROM run_sources WHERE complete = 1 AND kind = 'catalog' GROUP BY source, "partition", sort)"""
+            )
+        )
+        counts = {(r[0], r[1], r[2]): int(r[3]) for r in rows}
+    return seen, counts
+
+
+def _fetch_router(client: HubClient) -> tuple[dict[str, tuple[Offer, ...]], dict[str, Any]]:
+    """Router offers by model id, and the run_sources row that records the fetch."""
+    row: dict[str, Any] = {"source": "router", "partition": "{}", "sort": "", "pages": 0, "items": 0, "complete": 0,
+                           "capped": 0, "estimated_total": None, "error": None, "kind": "router", "parent": None,
+                           "reached": None, "proven": 0, "shrunk": 0, "requests": 1}
+    offers: dict[str, tuple[Offer, ...]] = {}
+    try:
+        data = client.router_models()
+    except HubError as exc:
+        row["error"] = str(exc)
+        log.warning("router: %s", exc)
+        return offers, row
+    for entry in data:
+        try:
+            model_id, entry_offers = parse_offers(entry)
+        except RejectItem as exc:
+            log.warning("router entry skipped: %s", exc)
+            continue
+        offers[model_id] = entry_offers
+    row.update(pages=1, items=len(offers), complete=1, proven=1)
+    return offers, row
+
+
+def _extract_and_load(
+    engine: Engine,
+    config: Config,
+    client: HubClient,
+    run_id: int,
+    started: str,
+    clock: Clock,
+    progress: Callable[[int], None] | None,
+) -> RunReport:
+    seen_providers, last_counts = _previous_state(engine)
+    offers, router_row = _fetch_router(client)
+    router_providers = {o.provider for entries in offers.values() for o in entries}
+    extractor = Extractor(client, config, extra_providers=seen_providers | router_providers, last_counts=last_counts)
+    with engine.begin() as conn:
+        loader = Loader(conn, run_id, started, config.history)
+        loader.create_staging()
+        loader.stage_offers(offers)
+        _stage_all(extractor, loader, offers, progress)
+        report = extractor.report
+        merge_input = _merge_input(config, report, bool(router_row["complete"]), offers)
+        merge_input.catalog_proven = merge_input.catalog_proven and not loader.anonymous_rejects
+        merge_input.run_sources = [router_row, *(_run_source_row(l) for l in report.listings)]
+        counts = loader.merge(merge_input)
+        finished = clock.iso(after=started)
+        incomplete = report.incomplete + ([f"router: {router_row['error']}"] if router_row["error"] else [])
+        if loader.anonymous_rejects:
+            incomplete.append(f"{loader.anonymous_rejects} catalog items without an id: absences unprovable this run")
+        status = "partial" if incomplete else "complete"
+        conn.execute(
+            text(
+                """UPDATE runs SET status = :status, finished_at = :f, requests = :req, models_seen = :seen,
+                   models_added = :added, models_changed = :changed, models_removed = :removed,
+                   models_restored = :restored, rejects = :rejects, error = :error WHERE run_id = :id"""
+            ),
+            {"status": status, "f": finished, "req": client.stats.requests, "seen": counts.models_seen,
+             "added": counts.models_added, "changed": counts.models_changed, "removed": counts.models_removed,
+             "restored": counts.models_restored, "rejects": loader.rejects,
+             "error": "; ".join(incomplete)[:2000] or None, "id": run_id},
+        )
+    return RunReport(run_id, status, started, finished, client.stats.requests, counts, loader.rejects, incomplete, report.listings)
+
+
+def _stage_all(extractor: Extractor, loader: Loader, offers: dict[str, tuple[Offer, ...]], progress: Callable[[int], None] | None) -> None:
+    """Transform each model once (dedupe by id across listings) and stage it in batches."""
+    seen: set[int] = set()
+    top_only: set[str] = set()  # first seen by a `top` source: promoted if a catalog listing shows it too
+    pending: dict[bool, list] = {True: [], False: []}
+    promoted: list[str] = []
+    total = 0
+    for batch in extractor.run():
+        in_catalog = batch.listing.kind != "top"
+        for item in batch.items:
+            model_id = item.get("id") if isinstance(item, dict) else None
+            key = hash(model_id) if isinstance(model_id, str) else None
+            if key is not None and key in seen:
+                if in_catalog and model_id in top_only:
+                    top_only.discard(model_id)
+                    promoted.append(model_id)
+                continue
+            try:
+                row = to_row(item, offers.get(model_id, ()) if isinstance(model_id, str) else ())
+            except RejectItem as exc:
+                loader.add_reject(batch.listing.source, item, str(exc), in_catalog)
+                continue
+            seen.add(hash(row.model_id))
+            if not in_catalog:
+                top_only.add(row.model_id)
+            pending[in_catalog].append(row)
+            total += 1
+        for flag, rows in pending.items():
+            if len(rows) >= BATCH:
+                loader.stage_models(rows, flag)
+                rows.clear()
+        if progress:
+            progress(total)
+    for flag, rows in pending.items():
+        loader.stage_models(rows, flag)
+    loader.mark_catalog(promoted)
+
+
+def _merge_input(config: Config, report: ExtractionReport, router_complete: bool, offers: dict[str, tuple[Offer, ...]]) -> MergeInput:
+    catalog_sources = [s for s in config.sources if s.is_catalog]
+    catalog_proven = bool(catalog_sources) and all(report.source_proven(s.name) for s in catalog_sources)
+    # Only a source that is nothing but a provider fan-out proves a provider's absences.
+    proven: set[str] = set()
+    for s in catalog_sources:
+        if not (s.pipeline_tag or s.author or s.search or s.filter):
+            proven |= report.proven_providers(s.name)
+    known = set(known_providers())
+    ids = report.providers_seen | {o.provider for entries in offers.values() for o in entries}
+    ids |= {p for (_, p), node in report.roots.items() if node.primary.items}
+    rankings = [(l.source, l.sort, rank, m) for l in report.listings if l.kind == "top" for rank, m in enumerate(l.ranking, 1)]
+    return MergeInput(catalog_proven, proven, router_complete, {p: p in known for p in ids}, rankings)
+
+
+def _run_source_row(l: Listing) -> dict[str, Any]:
+    return {
+        "source": l.source, "partition": l.partition, "sort": l.sort, "pages": l.pages, "items": l.items,
+        "complete": int(l.complete), "capped": int(l.capped), "estimated_total": l.estimated_total, "error": l.error,
+        "kind": l.kind, "parent": l.parent, "reached": l.reached, "proven": int(l.proven), "shrunk": int(l.shrunk),
+        "requests": l.pages,
+    }

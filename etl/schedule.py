@@ -1,0 +1,148 @@
+"""The daemon: APScheduler 3 runs refresh and health on their cron lines until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from typing import Any, Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.events import EVENT_SCHEDULER_STARTED
+from apscheduler.schedulers import SchedulerNotRunningError
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from .config import Config
+from .errors import ConfigError, EtlError, LockBusy, UsageError
+
+log = logging.getLogger("hfsnap.schedule")
+
+MISFIRE_GRACE_S = 600  # a job late by up to 10 minutes (a suspended laptop, a slow start) still runs once
+
+
+def build_scheduler(
+    config: Config,
+    refresh: Callable[[], Any] | None = None,
+    health: Callable[[], Any] | None = None,
+    scheduler: BaseScheduler | None = None,
+) -> BaseScheduler:
+    """A BlockingScheduler (or the one given) with the `refresh` and `health` jobs; not started."""
+    tz = _timezone(config.schedule.timezone)
+    triggers = {
+        "refresh": _trigger(config.schedule.refresh_cron, tz, "schedule.refresh_cron"),
+        "health": _trigger(config.schedule.health_cron, tz, "schedule.health_cron"),
+    }
+    jobs = {"refresh": refresh or (lambda: _refresh(config)), "health": health or (lambda: _health(config))}
+    scheduler = scheduler or BlockingScheduler(timezone=tz)
+    for name, trigger in triggers.items():
+        scheduler.add_job(
+            guarded(name, jobs[name]),
+            trigger,
+            id=name,
+            name=name,
+            max_instances=1,  # never two refreshes at once from this daemon (the file lock covers other processes)
+            coalesce=True,  # runs missed while one was in flight collapse into one
+            misfire_grace_time=MISFIRE_GRACE_S,
+        )
+    return scheduler
+
+
+def run_daemon(config: Config) -> int:
+    """Run until SIGTERM/SIGINT; the job in flight finishes first. Returns 0 after a clean stop."""
+    return serve(build_scheduler(config))
+
+
+def serve(scheduler: BaseScheduler) -> int:
+    """Start a blocking scheduler with signal handlers that stop it gracefully; restore the handlers after."""
+    stopper: list[threading.Thread] = []
+    scheduler.add_listener(lambda _event: _log_next_runs(scheduler), EVENT_SCHEDULER_STARTED)
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        if stopper:
+            log.warning("%s again: still waiting for the job in flight to finish", signal.Signals(signum).name)
+            return
+        log.info("%s: stopping after the job in flight (if any) finishes", signal.Signals(signum).name)
+        # shutdown(wait=True) blocks until running jobs end; a handler must not block the main loop it interrupts.
+        stopper.append(threading.Thread(target=_shutdown, args=(scheduler,), name="hfsnap-stop"))
+        stopper[0].start()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        scheduler.start()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    for thread in stopper:
+        thread.join()
+    log.info("scheduler stopped")
+    return 0
+
+
+def guarded(name: str, job: Callable[[], Any]) -> Callable[[], None]:
+    """The job, with every failure logged instead of raised: a failing run must never stop the daemon."""
+
+    def run() -> None:
+        log.info("%s: starting", name)
+        try:
+            outcome = job()
+        except LockBusy as exc:
+            log.warning("%s: skipped, another refresh is running (%s)", name, exc)
+        except UsageError as exc:  # e.g. no token for health: the operator must act, the daemon goes on
+            log.warning("%s: skipped: %s", name, exc)
+        except EtlError as exc:
+            log.error("%s: failed: %s", name, exc)
+        except Exception:
+            log.exception("%s: crashed", name)
+        else:
+            log.info("%s: finished (%s)", name, _describe(outcome))
+
+    run.__name__ = f"hfsnap_{name}"
+    return run
+
+
+def _refresh(config: Config) -> str:
+    from .pipeline import run_once
+
+    report = run_once(config, trigger="schedule")
+    return f"run {report.run_id} {report.status}, exit code {report.exit_code}"
+
+
+def _health(config: Config) -> str:
+    from .health import run_health
+
+    result = run_health(config)
+    if result.error:
+        raise EtlError(result.error)
+    return ", ".join(f"{outcome} {n}" for outcome, n in result.counts().items()) or "nothing to check"
+
+
+def _describe(outcome: Any) -> str:
+    return outcome if isinstance(outcome, str) else repr(outcome)
+
+
+def _timezone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"schedule.timezone: unknown time zone {name!r} (expected an IANA name such as UTC or Europe/Paris)") from None
+
+
+def _trigger(line: str, tz: ZoneInfo, key: str) -> CronTrigger:
+    try:
+        return CronTrigger.from_crontab(line, timezone=tz)
+    except (ValueError, KeyError) as exc:
+        raise ConfigError(f"{key}: invalid crontab line {line!r} ({exc})") from None
+
+
+def _shutdown(scheduler: BaseScheduler) -> None:
+    try:
+        scheduler.shutdown(wait=True)
+    except SchedulerNotRunningError:  # the signal came before start() or after the scheduler stopped
+        pass
+
+
+def _log_next_runs(scheduler: BaseScheduler) -> None:
+    for job in scheduler.get_jobs():
+        log.info("%s: next run at %s", job.id, job.next_run_time.isoformat() if job.next_run_time else "never")
