@@ -190,7 +190,7 @@ class Extractor:
             if source.is_catalog:
                 for provider in self._providers_for(source):
                     out.append(self._root(source, provider))
-                if (source.inference_provider or "all") == "all":
+                if (source.inference_provider or "all") == "all" and not _source_filters(source):
                     # One page of the newest served models: finds providers nobody told us about.
                     out.append((Listing(source.name, {"inference_provider": "all"}, PRIMARY_SORT, "discovery", top=self.config.hub.page_size), None))
         for source in self.config.sources:
@@ -299,15 +299,9 @@ class Extractor:
             for node in self.report.roots.values():
                 _settle(node)
         finally:
+            # Workers see the stop flag between pages and on a full queue; none is left blocked.
             self._stop.set()
-            while active:  # unblock workers waiting on a full queue, then let them end
-                try:
-                    event = self._queue.get(timeout=0.1)
-                except queue.Empty:
-                    continue
-                if isinstance(event, Listing):
-                    active -= 1
-            pool.shutdown(wait=True)
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _finish(self, listing: Listing) -> None:
         """Shrink check against the last complete count of the same listing."""
@@ -320,7 +314,8 @@ class Extractor:
         if listing.error and not listing.capped and listing.kind == "catalog":
             self.report.failed_sources.add(listing.source)
         if not listing.capped:
-            listing.ids = set()  # only capped partitions need their ids (for the estimate); free the rest
+            listing.ids = set()  # only capped partitions need ids and summaries (estimate, split): free the rest
+            listing.summaries = None
 
     def _put(self, event: Any) -> bool:
         while not self._stop.is_set():
@@ -344,7 +339,7 @@ class Extractor:
             log.exception("listing crashed")
             listing.error = f"internal error: {type(exc).__name__}: {exc}"
         finally:
-            listing.summaries = listing.summaries if listing.capped or listing.kind == "catalog" else None
+            listing.requests = listing.pages
             self._put(listing)
 
     def _page_through(self, listing: Listing) -> None:

@@ -100,9 +100,9 @@ class HealthResult:
         if bad:
             lines.append("not ok:")
         for c in bad:
-            status = c.http_status if c.http_status is not None else "-"
+            status = f"HTTP {c.http_status}" if c.http_status is not None else "no answer"
             latency = f"{c.latency_ms:.0f} ms" if c.latency_ms is not None else "-"
-            lines.append(f"  {c.model_id} [{c.provider}] {c.outcome} (HTTP {status}, {latency}) {c.error or ''}".rstrip())
+            lines.append(f"  {c.model_id} [{c.provider}] {c.outcome} ({status}, {latency}): {c.error or '-'}")
         if not self.checks:
             lines.append("  no (model, provider) pairs to check: run `hfsnap refresh` first, or widen --provider")
         return "\n".join(lines)
@@ -205,7 +205,7 @@ def probe(client: HubClient, pair: Pair, timeout_s: float, token: str, now: Call
         status: int | None = response.status_code
     except httpx.TimeoutException:
         outcome, error, status = "timeout", f"no answer within {timeout_s:g}s", None
-    except httpx.RequestError as exc:  # connect/read errors, a dropped connection, a broken body
+    except (httpx.RequestError, OSError) as exc:  # connect/read errors, a dropped connection, a broken body
         outcome, error, status = "network", f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, None
     latency_ms = (time.perf_counter() - started) * 1000
     return _check(pair, stamp, outcome, status, round(latency_ms, 1), redact(error, token)[:_ERROR_CHARS] if error else None)
@@ -225,7 +225,7 @@ def classify(response: httpx.Response) -> tuple[str, str | None]:
         outcome = "not_found"
     else:
         outcome = "server_error"  # a redirect or informational answer is not what the router promises
-    return outcome, f"HTTP {code}: {error_text(response)}"
+    return outcome, error_text(response)
 
 
 def error_text(response: httpx.Response) -> str:

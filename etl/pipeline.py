@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
@@ -226,6 +228,7 @@ def _extract_and_load(
         loader.stage_offers(offers)
         _stage_all(extractor, loader, offers, progress)
         report = extractor.report
+        _fail_if_nothing_worked(report, router_row)
         merge_input = _merge_input(config, report, bool(router_row["complete"]), offers)
         merge_input.catalog_proven = merge_input.catalog_proven and not loader.anonymous_rejects
         merge_input.run_sources = [router_row, *(_run_source_row(l) for l in report.listings)]
@@ -246,7 +249,23 @@ def _extract_and_load(
              "restored": counts.models_restored, "rejects": loader.rejects,
              "error": "; ".join(incomplete)[:2000] or None, "id": run_id},
         )
+        _pause_for_fault_tests()
     return RunReport(run_id, status, started, finished, client.stats.requests, counts, loader.rejects, incomplete, report.listings)
+
+
+def _fail_if_nothing_worked(report: ExtractionReport, router_row: dict[str, Any]) -> None:
+    """A Hub that answered no listing at all is a failed run (exit 1), not a partial one."""
+    if report.listings and all(l.error and not l.capped for l in report.listings):
+        first = report.listings[0].error or "unknown error"
+        raise HubError(f"the Hub answered no listing: {first}")
+
+
+def _pause_for_fault_tests() -> None:
+    """HFSNAP_PAUSE_BEFORE_COMMIT=N: sleep with the whole load done but uncommitted (the SIGKILL test's window)."""
+    seconds = os.environ.get("HFSNAP_PAUSE_BEFORE_COMMIT")
+    if seconds:
+        print(f"hfsnap: load done, pausing {seconds}s before commit (HFSNAP_PAUSE_BEFORE_COMMIT)", file=sys.stderr, flush=True)
+        time.sleep(float(seconds))
 
 
 def _stage_all(extractor: Extractor, loader: Loader, offers: dict[str, tuple[Offer, ...]], progress: Callable[[int], None] | None) -> None:

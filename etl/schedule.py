@@ -55,9 +55,9 @@ def run_daemon(config: Config) -> int:
 
 
 def serve(scheduler: BaseScheduler) -> int:
-    """Start a blocking scheduler with signal handlers that stop it gracefully; restore the handlers after."""
+    """Start a blocking scheduler that stops gracefully on SIGTERM/SIGINT; restore the old handlers after."""
     stopper: list[threading.Thread] = []
-    scheduler.add_listener(lambda _event: _log_next_runs(scheduler), EVENT_SCHEDULER_STARTED)
+    previous: dict[int, Any] = {}
 
     def on_signal(signum: int, _frame: Any) -> None:
         if stopper:
@@ -68,7 +68,14 @@ def serve(scheduler: BaseScheduler) -> int:
         stopper.append(threading.Thread(target=_shutdown, args=(scheduler,), name="hfsnap-stop"))
         stopper[0].start()
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    def on_started(_event: Any) -> None:
+        # Installed only once the scheduler runs (this listener runs in start()'s thread, the main one), so a
+        # signal can never arrive at a scheduler that is not running yet and be lost.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, on_signal)
+        _log_next_runs(scheduler)
+
+    scheduler.add_listener(on_started, EVENT_SCHEDULER_STARTED)
     try:
         scheduler.start()
     finally:
@@ -113,7 +120,7 @@ def _health(config: Config) -> str:
     from .health import run_health
 
     result = run_health(config)
-    if result.error:
+    if result.error:  # the probes ran but their rows were not saved
         raise EtlError(result.error)
     return ", ".join(f"{outcome} {n}" for outcome, n in result.counts().items()) or "nothing to check"
 

@@ -1,0 +1,64 @@
+"""Shared bench helpers: a fake hub in its own process, timed refreshes, peak memory of a child process."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Iterator
+
+from etl.config import Config, SourceConfig
+from etl.demo import start_fake_hub
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOG_ONLY = (SourceConfig(name="providers", inference_provider="all"),)
+
+
+@contextlib.contextmanager
+def fake_hub(models: int, mode: str = "cursor", latency_ms: int = 0, seed: int = 0) -> Iterator[str]:
+    proc, url = start_fake_hub(models, latency_ms, seed=seed, mode=mode)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def bench_config(url: str, db: Path, catalog_only: bool = True) -> Config:
+    hub = replace(Config().hub, endpoint=url, router=url)
+    config = replace(Config(), hub=hub).with_db(f"sqlite:///{db}")
+    return replace(config, sources=CATALOG_ONLY) if catalog_only else config
+
+
+def child_refresh(url: str, db: Path, *args: str) -> tuple[float, int, float]:
+    """`python -m etl refresh` in a child: (seconds, exit code, peak RSS in MB of that child alone)."""
+    env = {**os.environ, "HF_ENDPOINT": url, "HFSNAP_ROUTER_URL": url, "HF_TOKEN": "hf_bench", "HFSNAP_CONFIG": str(ROOT / "config.toml")}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "etl", "refresh", "--db", f"sqlite:///{db}", *args], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t0
+    if proc.stderr:
+        err = proc.stderr.read().decode(errors="replace").strip()
+        if os.waitstatus_to_exitcode(status) not in (0, 3) and err:
+            print("   child stderr:", err.splitlines()[-1])
+    return seconds, os.waitstatus_to_exitcode(status), usage.ru_maxrss / 1024
+
+
+def runs_row(db: Path, run_id: int | None = None) -> dict:
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        sql = "SELECT * FROM runs WHERE run_id = ?" if run_id else "SELECT * FROM runs ORDER BY run_id DESC LIMIT 1"
+        row = conn.execute(sql, (run_id,) if run_id else ()).fetchone()
+        return dict(row)
+
+
+def table(rows: list[tuple], header: tuple[str, ...]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = lambda r: "  ".join(str(v).ljust(w) for v, w in zip(r, widths))  # noqa: E731
+    return "\n".join([line(header), line(tuple("-" * w for w in widths)), *map(line, rows)])

@@ -1,0 +1,106 @@
+"""The command line end to end: a real loopback fake hub, real processes, one-line errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from etl.cli import main as cli_main
+from etl.demo import start_fake_hub
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def hub_url():
+    proc, url = start_fake_hub(models=400, latency_ms=0, seed=5)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def _env(url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HFSNAP_"))}
+    env.update(HF_ENDPOINT=url, HFSNAP_ROUTER_URL=url, HF_TOKEN="hf_cliTESTtoken", HF_HOME=str(tmp_path / "hfhome"),
+               HFSNAP_CONFIG=str(ROOT / "config.toml"), **extra)
+    return env
+
+
+def _hfsnap(args: list[str], env: dict[str, str], **kw) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "etl", *args], env=env, capture_output=True, text=True, timeout=120, **kw)
+
+
+def test_refresh_against_a_separately_started_fake_hub(hub_url, tmp_path):
+    db = f"sqlite:///{tmp_path}/c.db"
+    out = _hfsnap(["refresh", "--db", db, "--json"], _env(hub_url, tmp_path))
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert summary["status"] == "complete" and summary["models_seen"] > 0
+    status = _hfsnap(["status", "--db", db, "--json"], _env(hub_url, tmp_path))
+    assert json.loads(status.stdout)["counts"]["listed_models"] == summary["models_added"]
+
+
+def test_unreachable_hub_is_one_line_and_exit_1(tmp_path):
+    env = _env("http://127.0.0.1:9", tmp_path)
+    out = _hfsnap(["refresh", "--db", f"sqlite:///{tmp_path}/c.db"], {**env, "HFSNAP_CONFIG": _fast_config(tmp_path)})
+    assert out.returncode == 1, out.stderr
+    last = out.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in out.stderr and last.startswith("hfsnap refresh: the Hub answered no listing: cannot reach http://127.0.0.1:9/api/models")
+
+
+def test_bad_endpoint_is_a_config_error(tmp_path):
+    out = _hfsnap(["refresh", "--db", f"sqlite:///{tmp_path}/c.db"], _env("ftp://nowhere", tmp_path))
+    assert out.returncode == 2
+    assert out.stderr.strip() == "hfsnap refresh: HF_ENDPOINT: expected an http(s) URL, got 'ftp://nowhere'"
+
+
+def test_status_diff_export_on_an_empty_database(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path}/e.db"
+    assert cli_main(["status", "--db", db]) == 0
+    assert cli_main(["diff", "--db", db]) == 0
+    assert cli_main(["export", "--db", db]) == 0
+    assert cli_main(["diff", "--db", db, "--since", "yesterday"]) == 2
+
+
+def test_sigkill_before_commit_leaves_the_previous_state(hub_url, tmp_path):
+    db_path = tmp_path / "k.db"
+    db = f"sqlite:///{db_path}"
+    env = _env(hub_url, tmp_path)
+    assert _hfsnap(["refresh", "--db", db], env).returncode == 0
+    before = _snapshot(db_path)
+    proc = subprocess.Popen([sys.executable, "-m", "etl", "refresh", "--db", db], env={**env, "HFSNAP_PAUSE_BEFORE_COMMIT": "60"},
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if "pausing" in line:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("SELECT status FROM runs ORDER BY run_id").fetchall() == [("complete",), ("running",)]
+    assert _snapshot(db_path) == before
+    again = _hfsnap(["refresh", "--db", db, "--json"], env)
+    assert again.returncode == 0
+    with sqlite3.connect(db_path) as conn:
+        assert [r[0] for r in conn.execute("SELECT status FROM runs ORDER BY run_id")] == ["complete", "failed", "complete"]
+
+
+def _snapshot(db_path: Path) -> dict[str, int]:
+    tables = ("models", "model_versions", "model_providers", "provider_offers", "gating_history", "model_metrics", "run_sources", "catalog_membership")
+    with sqlite3.connect(db_path) as conn:
+        return {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables}
+
+
+def _fast_config(tmp_path: Path) -> str:
+    path = tmp_path / "fast.toml"
+    path.write_text("[hub]\nmax_retries = 1\ntimeout_s = 2\n")
+    return str(path)

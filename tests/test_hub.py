@@ -1,0 +1,117 @@
+"""The HTTP client against the fake hub's fault switches: retries, rate limits, malformed bodies, loops, token hygiene."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from etl.config import HubConfig
+from etl.errors import HubRejected, HubTransient
+from etl.fakehub import generate_catalog, make_app, parse_fault
+from etl.hub import HubClient, parse_next, retry_wait
+
+BASE = "http://hub.test"
+PARAMS = [("inference_provider", "all"), ("limit", "50")]
+
+
+@pytest.fixture
+def app():
+    app = make_app(generate_catalog(200, seed=3))
+    yield app
+    app.close()
+
+
+def client(app, sleeps: list[float], retries: int = 3, token: str | None = "hf_abc") -> HubClient:
+    hub = HubConfig(endpoint=BASE, router=BASE, max_retries=retries, timeout_s=5)
+    return HubClient(hub, token=token, transport=httpx.WSGITransport(app=app), sleep=sleeps.append, seed=1)
+
+
+def pages(c: HubClient) -> list:
+    return list(c.iter_pages("/api/models", PARAMS))
+
+
+def test_follows_link_to_the_end(app):
+    got = [item["id"] for page in pages(client(app, [])) for item in page.body]
+    assert len(got) == len(set(got)) == len(app.catalog.served_ids())
+
+
+def test_429_retry_after_is_honoured(app):
+    sleeps: list[float] = []
+    app.faults.append(parse_fault("ratelimit:style=retry-after,reset=7,times=2"))
+    assert pages(client(app, sleeps))
+    assert len(sleeps) == 2 and all(7 <= s < 7.3 for s in sleeps)
+
+
+def test_ratelimit_header_waits_t_plus_one(app):
+    sleeps: list[float] = []
+    app.faults.append(parse_fault("ratelimit:style=ratelimit,reset=4,times=1"))
+    assert pages(client(app, sleeps))
+    assert len(sleeps) == 1 and 5 <= sleeps[0] < 5.3
+
+
+def test_burst_of_5xx_then_success_backs_off_exponentially(app):
+    sleeps: list[float] = []
+    app.faults.append(parse_fault("status:code=503,times=3"))
+    assert pages(client(app, sleeps, retries=4))
+    assert len(sleeps) == 3 and sleeps[0] <= 0.5 and sleeps[2] >= 1.0  # 0.5, 1, 2 s bases with jitter
+
+
+def test_gives_up_after_max_retries(app):
+    sleeps: list[float] = []
+    app.faults.append(parse_fault("status:code=502,times=0"))
+    with pytest.raises(HubTransient, match="HTTP 502.*3 attempts"):
+        pages(client(app, sleeps, retries=2))
+
+
+def test_truncated_json_is_retried(app):
+    sleeps: list[float] = []
+    app.faults.append(parse_fault("truncate:times=1"))
+    assert pages(client(app, sleeps))
+    assert len(sleeps) == 1
+
+
+def test_cursor_loop_is_stopped(app):
+    app.faults.append(parse_fault("loop:times=0"))
+    with pytest.raises(HubRejected, match="cursor loop"):
+        pages(client(app, []))
+
+
+def test_400_is_not_retried(app):
+    sleeps: list[float] = []
+    c = client(app, sleeps)
+    with pytest.raises(HubRejected, match="HTTP 400"):
+        list(c.iter_pages("/api/models", [("sort", "trending")]))
+    assert sleeps == []
+
+
+def test_token_goes_only_to_configured_hosts():
+    seen: dict[str, str | None] = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen[request.url.host] = request.headers.get("authorization")
+        return httpx.Response(200, json=[])
+
+    hub = HubConfig(endpoint="http://hub.test", router="http://router.test")
+    c = HubClient(hub, token="hf_secret", transport=httpx.MockTransport(handler))
+    c.get_json("http://hub.test/api/models")
+    c.get_json("http://elsewhere.test/api/models")
+    assert seen == {"hub.test": "Bearer hf_secret", "elsewhere.test": None}
+
+
+def test_next_link_to_another_host_is_refused():
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=[{"id": "a/b"}], headers={"Link": '<http://evil.test/api/models?cursor=x>; rel="next"'})
+
+    c = HubClient(HubConfig(endpoint="http://hub.test", router="http://hub.test"), token="hf_secret", transport=httpx.MockTransport(handler))
+    with pytest.raises(HubRejected, match="leaves the configured hosts"):
+        list(c.iter_pages("/api/models", []))
+
+
+def test_parse_next_and_backoff_bounds():
+    assert parse_next('<https://h/api/models?cursor=a>; rel="next"') == "https://h/api/models?cursor=a"
+    assert parse_next(None) is None and parse_next('<x>; rel="prev"') is None
+    import random
+
+    rng = random.Random(0)
+    waits = [retry_wait(None, attempt, rng) for attempt in range(1, 12)]
+    assert all(0 < w <= 300 for w in waits) and waits[-1] >= 150
