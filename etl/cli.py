@@ -179,10 +179,22 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_db(args: argparse.Namespace) -> int:
     from .db import current, make_engine, upgrade
 
+    if args.action == "copy":
+        return _db_copy(args)
     engine = make_engine(_config(args).db.url)
     if args.action == "upgrade":
         upgrade(engine)
     print(f"{engine.url.render_as_string(hide_password=True)}: revision {current(engine) or 'none'}")
+    return 0
+
+
+def _db_copy(args: argparse.Namespace) -> int:
+    from .copy import copy_database
+
+    if not (args.from_url and args.to_url):
+        raise UsageError("db copy needs --from URL and --to URL")
+    rows = copy_database(args.from_url, args.to_url, progress=lambda table, n: log.info("copied %s: %d rows", table, n))
+    print(f"copied {sum(rows.values())} rows in {len(rows)} tables: " + ", ".join(f"{t} {n}" for t, n in rows.items() if n))
     return 0
 
 
@@ -258,8 +270,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("jsonl", "json"), default="jsonl")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("db", parents=[common, db], help="Alembic migrations on the configured database")
-    p.add_argument("action", choices=("upgrade", "current"))
+    p = sub.add_parser("db", parents=[common, db], help="Alembic migrations on the configured database; copy one into another")
+    p.add_argument("action", choices=("upgrade", "current", "copy"))
+    p.add_argument("--from", dest="from_url", metavar="URL", help="copy: the database to read (never modified)")
+    p.add_argument("--to", dest="to_url", metavar="URL", help="copy: an empty database to fill (migrated first)")
     p.set_defaults(func=cmd_db)
 
     p = sub.add_parser("fake-hub", parents=[common], help="the offline Hub + router emulator")

@@ -1,35 +1,59 @@
-"""Engines, SQLite pragmas and Alembic migrations, for SQLite and PostgreSQL alike."""
+"""Engines, SQLite pragmas and Alembic migrations, for SQLite and PostgreSQL alike.
+
+Where the two dialects differ outside SQL text: here (engines, errors, the migration lock, sequences),
+`lock.py` (flock or advisory lock) and `views.py` (JSON functions). The loader's SQL is portable.
+"""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, Table, create_engine, event, func, inspect, select, text
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from .errors import ConfigError, LoadError
 
 log = logging.getLogger("hfsnap.db")
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+PG_MIGRATION_LOCK_KEY = 0x68667375  # "hfsu": concurrent `upgrade`s of one PostgreSQL database take turns
 
 
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL, a busy timeout and its parent folder created."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise ConfigError(f"db.url: not a database URL: {url!r}") from None
+    parsed = parse_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    kwargs = {"connect_args": {"application_name": "hfsnap"}} if parsed.get_backend_name() == "postgresql" else {}
     try:
-        engine = create_engine(parsed)
+        engine = create_engine(parsed, **kwargs)
     except (NoSuchModuleError, ImportError) as exc:
         raise ConfigError(f"db.url: no driver for {parsed.drivername!r} ({exc}); for PostgreSQL install hfsnap[postgres]") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def parse_url(url: str) -> URL:
+    """`url` parsed; a bare postgresql:// (or postgres://) URL gets psycopg 3, the driver hfsnap[postgres] installs."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"db.url: not a database URL: {url!r}") from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def describe(engine: Engine) -> str:
+    """The engine's URL without its password, for messages."""
+    return engine.url.render_as_string(hide_password=True)
+
+
+def one_line(exc: BaseException) -> str:
+    """A driver's message on one line (psycopg's span several)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -58,12 +82,14 @@ def upgrade(engine: Engine) -> None:
     cfg = alembic_config(engine)
     try:
         with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":  # two first runs at once: the second waits, then finds head
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATION_LOCK_KEY})
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
     except OperationalError as exc:
-        raise LoadError(f"cannot open database {engine.url.render_as_string(hide_password=True)}: {exc.orig}") from None
+        raise LoadError(f"cannot open database {describe(engine)}: {one_line(exc.orig)}") from None
     except SQLAlchemyError as exc:
-        raise LoadError(f"migrating {engine.url.render_as_string(hide_password=True)} failed: {exc}") from None
+        raise LoadError(f"migrating {describe(engine)} failed: {one_line(exc)}") from None
 
 
 def current(engine: Engine) -> str | None:
@@ -74,5 +100,25 @@ def current(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def head() -> str:
+    """The newest migration's revision: what `upgrade` brings a database to."""
+    from alembic.script import ScriptDirectory
+
+    return str(ScriptDirectory(str(MIGRATIONS)).get_current_head())
+
+
 def has_schema(engine: Engine) -> bool:
     return inspect(engine).has_table("runs")
+
+
+def reset_sequence(conn: Connection, table: Table) -> None:
+    """After rows were inserted with explicit ids: PostgreSQL's sequence must continue past them (SQLite needs nothing)."""
+    if conn.dialect.name != "postgresql":
+        return
+    for column in table.primary_key.columns:
+        if column.autoincrement is True:
+            top = conn.execute(select(func.max(column))).scalar()
+            conn.execute(
+                text("SELECT setval(pg_get_serial_sequence(:t, :c), :v, :called)"),
+                {"t": table.name, "c": column.name, "v": top or 1, "called": top is not None},
+            )

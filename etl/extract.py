@@ -152,11 +152,22 @@ class ExtractionReport:
         return out
 
 
-def _settle(node: Node) -> None:
-    """Write each partition's proof onto its primary listing (what run_sources.proven shows)."""
+def _settle(node: Node) -> set[int]:
+    """Write each partition's proof and reach onto its primary listing; return the ids it reached."""
+    covered: set[int] = set()
     for child in node.children:
-        _settle(child)
+        covered |= _settle(child)
     node.primary.proven = node.proven() and not node.primary.shrunk
+    sampled: set[int] = set().union(*(l.ids for l in node.listings))
+    if node.primary.capped and sampled:
+        # The sort-ordered samples recapture the split's catch: the share of sampled models that no part
+        # reached estimates the share of the whole that lies outside the parts.
+        outside = len(sampled - covered) / len(sampled)
+        reached = len(covered | sampled)
+        node.primary.reached = reached
+        if covered and outside < 1:
+            node.primary.estimated_total = max(reached, math.ceil(len(covered) / (1 - outside)))
+    return covered | sampled
 
 
 def _shrunk(node: Node) -> bool:
@@ -178,7 +189,7 @@ class Extractor:
         self.extra_providers = set(extra_providers or ())
         self.last_counts = last_counts or {}
         self.report = ExtractionReport()
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(4, config.hub.concurrency * 4))
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(2, config.hub.concurrency * 2))  # bounded: pages wait, memory does not grow
         self._stop = threading.Event()
         self._nodes: dict[int, Node] = {}
 
@@ -314,8 +325,9 @@ class Extractor:
         if listing.error and not listing.capped and listing.kind == "catalog":
             self.report.failed_sources.add(listing.source)
         if not listing.capped:
-            listing.ids = set()  # only capped partitions need ids and summaries (estimate, split): free the rest
-            listing.summaries = None
+            listing.summaries = None  # only capped partitions need summaries (to plan a split)
+            if listing.parent is None:
+                listing.ids = set()  # parts of a split keep their ids for the parent's estimate; free the rest
 
     def _put(self, event: Any) -> bool:
         while not self._stop.is_set():

@@ -116,7 +116,11 @@ def run_health(
     token: str | None = None,
     clock: Callable[[], datetime] | None = None,
 ) -> HealthResult:
-    """Probe the least recently checked live conversational pairs, record the rest `unsupported`, append all rows."""
+    """Probe the least recently checked live conversational pairs, record the rest `unsupported`, append all rows.
+
+    An `unsupported` row is appended when a pair becomes so, not again on every run while it stays so: a catalog
+    has thousands of such mappings and an hourly job would otherwise grow health_checks by thousands of rows an hour.
+    """
     token = token or resolve_token()
     if not token:
         raise UsageError(NO_TOKEN)

@@ -9,15 +9,19 @@ import orjson
 from sqlalchemy import Connection, text
 
 from .config import HistoryConfig
-from .transform import ModelRow, Offer
+from .transform import ModelRow, Offer, Seen, fingerprint_key
 
 MAX_REJECTS = 10_000  # per run; beyond that they are only counted
 _STAGE_DDL = (
+    # Every model observed this run, light: its fingerprint, where it was seen, its counters.
+    """CREATE TEMPORARY TABLE stage_seen (
+        model_id VARCHAR(255) PRIMARY KEY, raw_hash VARCHAR(40), in_catalog SMALLINT, transformed SMALLINT,
+        downloads BIGINT, likes INTEGER, trending_score FLOAT, downloads_all_time BIGINT)""",
+    # Only models whose fingerprint moved (or that are new): the full normalized row.
     """CREATE TEMPORARY TABLE stage_models (
         model_id VARCHAR(255) PRIMARY KEY, author VARCHAR(255), pipeline_tag VARCHAR(64), library_name VARCHAR(64),
         gated VARCHAR(8), private SMALLINT, created_at VARCHAR(32), last_modified VARCHAR(32), num_parameters BIGINT,
-        license VARCHAR(128), tags TEXT, row_hash VARCHAR(40), record TEXT, in_catalog SMALLINT,
-        downloads BIGINT, likes INTEGER, trending_score FLOAT, downloads_all_time BIGINT)""",
+        license VARCHAR(128), tags TEXT, row_hash VARCHAR(40), record TEXT, raw_hash VARCHAR(40))""",
     """CREATE TEMPORARY TABLE stage_mappings (
         model_id VARCHAR(255), provider VARCHAR(64), provider_model_id VARCHAR(255), status VARCHAR(16),
         task VARCHAR(64), adapter VARCHAR(64), PRIMARY KEY (model_id, provider))""",
@@ -26,9 +30,10 @@ _STAGE_DDL = (
         price_output FLOAT, supports_tools SMALLINT, supports_structured_output SMALLINT, is_model_author SMALLINT,
         PRIMARY KEY (model_id, provider))""",
     "CREATE TEMPORARY TABLE stage_proven (provider VARCHAR(64) PRIMARY KEY)",
+    "CREATE TEMPORARY TABLE stage_present (model_id VARCHAR(255) PRIMARY KEY)",
     "CREATE TEMPORARY TABLE stage_providers (provider VARCHAR(64) PRIMARY KEY, known SMALLINT)",
 )
-_STAGE_TABLES = ("stage_models", "stage_mappings", "stage_offers", "stage_proven", "stage_providers")
+_STAGE_TABLES = ("stage_seen", "stage_models", "stage_mappings", "stage_offers", "stage_proven", "stage_present", "stage_providers")
 
 
 @dataclass
@@ -65,13 +70,25 @@ class Loader:
         self.history = history
         self.rejects = 0
         self.anonymous_rejects = 0  # catalog items without an id: they could be any model, so nothing is proven absent
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        self._mark = mark
-        self._sql_models = f"INSERT INTO stage_models VALUES ({', '.join([mark] * 18)})"
-        self._sql_mappings = f"INSERT INTO stage_mappings VALUES ({', '.join([mark] * 6)})"
-        self._sql_offers = f"INSERT INTO stage_offers VALUES ({', '.join([mark] * 9)})"
+        self._mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
     # ---- staging --------------------------------------------------------------------------------
+
+    def _insert(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Multi-row INSERT ... VALUES: one statement per few thousand rows.
+
+        One statement is one trip into the database (and one release of the GIL) where executemany makes one per
+        row; while listing threads parse JSON, each of those trips can wait for the GIL.
+        """
+        if not rows:
+            return
+        width = len(rows[0])
+        per = max(1, 30_000 // width)  # under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters
+        one = "(" + ", ".join([self._mark] * width) + ")"
+        for i in range(0, len(rows), per):
+            chunk = rows[i : i + per]
+            params = [v for row in chunk for v in row]
+            self.conn.exec_driver_sql(f"INSERT INTO {table} VALUES {', '.join([one] * len(chunk))}", tuple(params))
 
     def create_staging(self) -> None:
         for table in _STAGE_TABLES:
@@ -79,29 +96,43 @@ class Loader:
         for ddl in _STAGE_DDL:
             self.conn.exec_driver_sql(ddl)
 
-    def stage_models(self, rows: Sequence[ModelRow], in_catalog: bool) -> None:
-        """Rows of models seen for the first time this run."""
-        if not rows:
+    def known_fingerprints(self) -> set[int]:
+        """64-bit prefixes of every stored fingerprint (models with a current version), streamed into a set."""
+        known: set[int] = set()
+        rows = self.conn.exec_driver_sql("SELECT raw_hash FROM models WHERE raw_hash IS NOT NULL", execution_options={"yield_per": 10_000})
+        for (raw_hash,) in rows:
+            known.add(fingerprint_key(raw_hash))
+        return known
+
+    def stage(self, seen: Sequence[Seen], rows: Sequence[ModelRow], in_catalog: bool) -> None:
+        """Observed models (all of them, light) and the full rows of those that had to be transformed."""
+        if not seen:
             return
         flag = int(in_catalog)
-        self.conn.exec_driver_sql(
-            self._sql_models,
+        changed = {r.model_id for r in rows}
+        self._insert(
+            "stage_seen",
+            [(s.model_id, s.raw_hash, flag, int(s.model_id in changed), s.downloads, s.likes, s.trending_score, s.downloads_all_time) for s in seen],
+        )
+        if not rows:
+            return
+        hashes = {s.model_id: s.raw_hash for s in seen}
+        self._insert(
+            "stage_models",
             [
                 (r.model_id, r.author, r.pipeline_tag, r.library_name, r.gated, r.private, r.created_at, r.last_modified,
-                 r.num_parameters, r.license, r.tags, r.row_hash, r.record, flag, r.downloads, r.likes, r.trending_score,
-                 r.downloads_all_time)
+                 r.num_parameters, r.license, r.tags, r.row_hash, r.record, hashes[r.model_id])
                 for r in rows
             ],
         )
         mappings = [(r.model_id, m.provider, m.provider_model_id, m.status, m.task, m.adapter) for r in rows for m in r.mappings]
-        if mappings:
-            self.conn.exec_driver_sql(self._sql_mappings, mappings)
+        self._insert("stage_mappings", mappings)
 
     def mark_catalog(self, model_ids: Iterable[str]) -> None:
         """Models first seen by a `top` source and then by a catalog source."""
         ids = [(m,) for m in model_ids]
         if ids:
-            self.conn.exec_driver_sql(f"UPDATE stage_models SET in_catalog = 1 WHERE model_id = {self._mark}", ids)
+            self.conn.exec_driver_sql(f"UPDATE stage_seen SET in_catalog = 1 WHERE model_id = {self._mark}", ids)
 
     def stage_offers(self, offers: dict[str, tuple[Offer, ...]]) -> None:
         rows = [
@@ -110,8 +141,7 @@ class Loader:
             for model_id, entries in offers.items()
             for o in entries
         ]
-        if rows:
-            self.conn.exec_driver_sql(self._sql_offers, rows)
+        self._insert("stage_offers", rows)
 
     def add_reject(self, source: str | None, item: Any, reason: str, in_catalog: bool = True) -> None:
         self.rejects += 1
@@ -134,12 +164,12 @@ class Loader:
         """Every SCD2 table, the retirement rules and the per-run facts, in dependency order."""
         self._stage_small(inp)
         counts = MergeCounts()
-        counts.models_seen = self._scalar("SELECT COUNT(*) FROM stage_models")
+        counts.models_seen = self._scalar("SELECT COUNT(*) FROM stage_seen")
         self._merge_models(inp, counts)
         self._merge_versions(counts)
         self._merge_gating()
-        self._merge_membership(inp, counts)
         self._merge_mappings(inp)
+        self._merge_membership(inp, counts)
         self._merge_offers(inp)
         self._write_facts(inp)
         counts.rows_written = self._rows_written()
@@ -153,25 +183,28 @@ class Loader:
         return int(self.conn.execute(text(sql), {"now": self.now, "run": self.run_id, **params}).scalar() or 0)
 
     def _stage_small(self, inp: MergeInput) -> None:
-        if inp.proven_providers:
-            self.conn.exec_driver_sql(f"INSERT INTO stage_proven VALUES ({self._mark})", [(p,) for p in sorted(inp.proven_providers)])
-        if inp.providers:
-            self.conn.exec_driver_sql(
-                f"INSERT INTO stage_providers VALUES ({self._mark}, {self._mark})", [(p, int(k)) for p, k in sorted(inp.providers.items())]
-            )
+        self._insert("stage_proven", [(p,) for p in sorted(inp.proven_providers)])
+        self._insert("stage_providers", [(p, int(k)) for p, k in sorted(inp.providers.items())])
 
     def _merge_models(self, inp: MergeInput, counts: MergeCounts) -> None:
-        """One row per model ever seen: attributes as last seen."""
+        """One row per model ever seen: attributes as last transformed, last_seen_run for every observed one."""
         self._x(
             """INSERT INTO models (model_id, author, pipeline_tag, library_name, gated, private, created_at, last_modified,
-                   num_parameters, license, tags, listed, first_seen_run, last_seen_run, last_listed_run, misses, row_hash)
+                   num_parameters, license, tags, listed, first_seen_run, last_seen_run, last_listed_run, misses, row_hash, raw_hash)
                SELECT model_id, author, pipeline_tag, library_name, gated, private, created_at, last_modified,
-                   num_parameters, license, tags, 0, :run, :run, NULL, 0, NULL FROM stage_models WHERE true
+                   num_parameters, license, tags, 0, :run, :run, NULL, 0, row_hash, raw_hash FROM stage_models WHERE true
                ON CONFLICT (model_id) DO UPDATE SET author = excluded.author, pipeline_tag = excluded.pipeline_tag,
                    library_name = excluded.library_name, gated = excluded.gated, private = excluded.private,
                    created_at = excluded.created_at, last_modified = excluded.last_modified,
                    num_parameters = excluded.num_parameters, license = excluded.license, tags = excluded.tags,
-                   last_seen_run = excluded.last_seen_run"""
+                   row_hash = excluded.row_hash, raw_hash = excluded.raw_hash"""
+        )
+        self._x(
+            """UPDATE models SET last_seen_run = :run,
+                   listed = CASE WHEN s.in_catalog = 1 THEN 1 ELSE models.listed END,
+                   misses = CASE WHEN s.in_catalog = 1 THEN 0 ELSE models.misses END,
+                   last_listed_run = CASE WHEN s.in_catalog = 1 THEN :run ELSE models.last_listed_run END
+               FROM stage_seen s WHERE s.model_id = models.model_id"""
         )
 
     def _merge_versions(self, counts: MergeCounts) -> None:
@@ -185,10 +218,6 @@ class Loader:
             """INSERT INTO model_versions (model_id, row_hash, record, valid_from, valid_to, run_from, run_to)
                SELECT s.model_id, s.row_hash, s.record, :now, NULL, :run, NULL FROM stage_models s
                WHERE NOT EXISTS (SELECT 1 FROM model_versions v WHERE v.model_id = s.model_id AND v.valid_to IS NULL)"""
-        )
-        self._x(
-            """UPDATE models SET row_hash = (SELECT s.row_hash FROM stage_models s WHERE s.model_id = models.model_id)
-               WHERE last_seen_run = :run"""
         )
 
     def _merge_gating(self) -> None:
@@ -206,31 +235,27 @@ class Loader:
     def _merge_membership(self, inp: MergeInput, counts: MergeCounts) -> None:
         """Catalog scope: open for models a catalog source returned; retire only after proven misses."""
         counts.models_restored = self._scalar(
-            """SELECT COUNT(*) FROM stage_models s WHERE s.in_catalog = 1
+            """SELECT COUNT(*) FROM stage_seen s WHERE s.in_catalog = 1
                AND NOT EXISTS (SELECT 1 FROM catalog_membership c WHERE c.model_id = s.model_id AND c.valid_to IS NULL)
                AND EXISTS (SELECT 1 FROM catalog_membership c WHERE c.model_id = s.model_id)"""
         )
         opened = self._x(
             """INSERT INTO catalog_membership (model_id, valid_from, valid_to, run_from, run_to)
-               SELECT s.model_id, :now, NULL, :run, NULL FROM stage_models s WHERE s.in_catalog = 1
+               SELECT s.model_id, :now, NULL, :run, NULL FROM stage_seen s WHERE s.in_catalog = 1
                AND NOT EXISTS (SELECT 1 FROM catalog_membership c WHERE c.model_id = s.model_id AND c.valid_to IS NULL)"""
         )
         counts.models_added = opened - counts.models_restored
+        # Seen by any source while still served (a current mapping): present, even if no catalog listing showed it.
         self._x(
-            """UPDATE models SET listed = 1, misses = 0, last_listed_run = :run
-               WHERE model_id IN (SELECT model_id FROM stage_models WHERE in_catalog = 1)"""
+            """INSERT INTO stage_present SELECT s.model_id FROM stage_seen s WHERE s.in_catalog = 1 OR EXISTS
+               (SELECT 1 FROM model_providers p WHERE p.model_id = s.model_id AND p.valid_to IS NULL)"""
         )
-        # A model still served (seen with a mapping by any source) is present, even if no catalog listing showed it.
-        self._x(
-            """UPDATE models SET misses = 0 WHERE listed = 1 AND misses > 0 AND model_id IN
-               (SELECT DISTINCT model_id FROM stage_mappings)"""
-        )
+        present = "(SELECT model_id FROM stage_present)"
+        self._x(f"UPDATE models SET misses = 0 WHERE listed = 1 AND misses > 0 AND model_id IN {present}")
         if not inp.catalog_proven:
             return  # unobserved is not removed: no miss is counted in a run that could not prove absence
         self._x(
-            """UPDATE models SET misses = misses + 1 WHERE listed = 1
-               AND model_id NOT IN (SELECT model_id FROM stage_models WHERE in_catalog = 1)
-               AND model_id NOT IN (SELECT model_id FROM stage_mappings)
+            f"""UPDATE models SET misses = misses + 1 WHERE listed = 1 AND model_id NOT IN {present}
                AND model_id NOT IN (SELECT model_id FROM rejects WHERE run_id = :run AND model_id IS NOT NULL)"""
         )
         retire = "SELECT model_id FROM models WHERE listed = 1 AND misses >= :n"
@@ -238,13 +263,12 @@ class Loader:
         counts.models_removed = self._x(
             f"UPDATE catalog_membership SET valid_to = :now, run_to = :run WHERE valid_to IS NULL AND model_id IN ({retire})", n=n
         )
-        # A model that is gone from the Hub (no source saw it) also ends its version and gating rows.
+        # A model that is gone from the Hub (no source saw it) also ends its version and gating rows; its
+        # fingerprint is forgotten so that a return opens a new version even if nothing else changed.
+        gone = f"{retire} AND model_id NOT IN (SELECT model_id FROM stage_seen)"
         for table in ("model_versions", "gating_history"):
-            self._x(
-                f"""UPDATE {table} SET valid_to = :now, run_to = :run WHERE valid_to IS NULL AND model_id IN ({retire})
-                    AND model_id NOT IN (SELECT model_id FROM stage_models)""",
-                n=n,
-            )
+            self._x(f"UPDATE {table} SET valid_to = :now, run_to = :run WHERE valid_to IS NULL AND model_id IN ({gone})", n=n)
+        self._x(f"UPDATE models SET raw_hash = NULL WHERE model_id IN ({gone})", n=n)
         self._x("UPDATE models SET listed = 0 WHERE listed = 1 AND misses >= :n", n=n)
 
     def _merge_mappings(self, inp: MergeInput) -> None:
@@ -265,17 +289,22 @@ class Loader:
                FROM stage_mappings s WHERE NOT EXISTS (SELECT 1 FROM model_providers p
                    WHERE p.model_id = s.model_id AND p.provider = s.provider AND p.valid_to IS NULL)"""
         )
+        # Which current mappings the model's newest item lists: an unchanged (same fingerprint) model keeps them.
         self._x(
-            """UPDATE model_providers SET misses = 0 WHERE valid_to IS NULL AND misses > 0 AND EXISTS
-               (SELECT 1 FROM stage_mappings s WHERE s.model_id = model_providers.model_id AND s.provider = model_providers.provider)"""
+            """UPDATE model_providers SET in_item = CASE WHEN EXISTS (SELECT 1 FROM stage_mappings s
+                   WHERE s.model_id = model_providers.model_id AND s.provider = model_providers.provider) THEN 1 ELSE 0 END
+               WHERE valid_to IS NULL AND model_id IN (SELECT model_id FROM stage_models)"""
         )
+        self._x(
+            """UPDATE model_providers SET misses = 0 WHERE valid_to IS NULL AND misses > 0 AND in_item = 1
+               AND model_id IN (SELECT model_id FROM stage_seen)"""
+        )
+        # A miss: seen without it, or unseen while its provider's partition was proven complete.
         self._x(
             """UPDATE model_providers SET misses = misses + 1
                WHERE valid_to IS NULL
-               AND NOT EXISTS (SELECT 1 FROM stage_mappings s
-                   WHERE s.model_id = model_providers.model_id AND s.provider = model_providers.provider)
-               AND (model_id IN (SELECT model_id FROM stage_models)
-                    OR provider IN (SELECT provider FROM stage_proven))
+               AND ((in_item = 0 AND model_id IN (SELECT model_id FROM stage_seen))
+                    OR (model_id NOT IN (SELECT model_id FROM stage_seen) AND provider IN (SELECT provider FROM stage_proven)))
                AND model_id NOT IN (SELECT model_id FROM rejects WHERE run_id = :run AND model_id IS NOT NULL)"""
         )
         self._x(
@@ -324,7 +353,7 @@ class Loader:
         """Per-run facts: metrics, rankings, providers, run_sources."""
         self._x(
             """INSERT INTO model_metrics (run_id, model_id, downloads, likes, trending_score, downloads_all_time)
-               SELECT :run, model_id, downloads, likes, trending_score, downloads_all_time FROM stage_models"""
+               SELECT :run, model_id, downloads, likes, trending_score, downloads_all_time FROM stage_seen"""
         )
         if inp.rankings:
             self.conn.execute(

@@ -11,7 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import LockBusy
 
@@ -56,17 +57,47 @@ def refresh_lock(engine: Engine) -> Iterator[None]:
 
 @contextmanager
 def _pg_lock(engine: Engine) -> Iterator[None]:
-    """A session advisory lock on its own connection: released if the process or connection dies."""
+    """A session advisory lock on its own connection: released if the process or connection dies.
+
+    Advisory locks are per database, so two hfsnap databases on one server never block each other. The
+    holding connection is named after its process, so the loser can say who holds the lock.
+    """
     conn = engine.connect()
     try:
+        me = f"hfsnap refresh: pid {os.getpid()} on {socket.gethostname()}"
+        conn.execute(text("SELECT set_config('application_name', :me, false)"), {"me": me[:63]})
         got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": PG_LOCK_KEY}).scalar()
         conn.commit()
         if not got:
-            raise LockBusy("another refresh holds the PostgreSQL advisory lock; exiting")
+            raise LockBusy(f"another refresh holds the advisory lock of {engine.url.render_as_string(hide_password=True)} "
+                           f"({_pg_holder(conn)}); exiting")
         try:
             yield
         finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": PG_LOCK_KEY})
-            conn.commit()
+            try:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": PG_LOCK_KEY})
+                conn.execute(text("RESET application_name"))
+                conn.commit()
+            except SQLAlchemyError:
+                conn.invalidate()  # the connection is gone, and the lock with it
     finally:
         conn.close()
+
+
+def _pg_holder(conn: Connection) -> str:
+    """Who holds PG_LOCK_KEY in this database: the name its connection took, else its backend pid."""
+    row = conn.execute(
+        text(
+            """SELECT a.pid, a.application_name, a.client_addr, a.backend_start FROM pg_locks l
+               JOIN pg_stat_activity a ON a.pid = l.pid
+               WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+               AND l.classid::bigint = 0 AND l.objid::bigint = :k AND l.objsubid = 1"""
+        ),
+        {"k": PG_LOCK_KEY},
+    ).first()
+    conn.rollback()
+    if row is None:
+        return "unknown"
+    pid, name, addr, _started = row
+    name = name.removeprefix("hfsnap refresh: ") if name and name.startswith("hfsnap refresh: ") else None
+    return name or f"server backend {pid}" + (f" from {addr}" if addr else "")

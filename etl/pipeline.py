@@ -22,7 +22,7 @@ from .extract import ExtractionReport, Extractor, Listing, known_providers
 from .hub import HubClient, redact, resolve_token
 from .load import Loader, MergeCounts, MergeInput
 from .lock import refresh_lock
-from .transform import Offer, RejectItem, parse_offers, to_row
+from .transform import ModelRow, Offer, RejectItem, Seen, fingerprint, fingerprint_key, parse_offers, to_row
 
 log = logging.getLogger("hfsnap.pipeline")
 BATCH = 2000
@@ -186,18 +186,19 @@ def _previous_state(engine: Engine) -> tuple[set[str], dict[tuple[str, str, str]
     return seen, counts
 
 
-def _fetch_router(client: HubClient) -> tuple[dict[str, tuple[Offer, ...]], dict[str, Any]]:
-    """Router offers by model id, and the run_sources row that records the fetch."""
+def _fetch_router(client: HubClient) -> tuple[dict[str, tuple[Offer, ...]], dict[str, bytes], dict[str, Any]]:
+    """Router offers by model id, their digests (part of each model's fingerprint), and the run_sources row."""
     row: dict[str, Any] = {"source": "router", "partition": "{}", "sort": "", "pages": 0, "items": 0, "complete": 0,
                            "capped": 0, "estimated_total": None, "error": None, "kind": "router", "parent": None,
                            "reached": None, "proven": 0, "shrunk": 0, "requests": 1}
     offers: dict[str, tuple[Offer, ...]] = {}
+    salts: dict[str, bytes] = {}
     try:
         data = client.router_models()
     except HubError as exc:
         row["error"] = str(exc)
         log.warning("router: %s", exc)
-        return offers, row
+        return offers, salts, row
     for entry in data:
         try:
             model_id, entry_offers = parse_offers(entry)
@@ -205,8 +206,9 @@ def _fetch_router(client: HubClient) -> tuple[dict[str, tuple[Offer, ...]], dict
             log.warning("router entry skipped: %s", exc)
             continue
         offers[model_id] = entry_offers
+        salts[model_id] = repr(entry_offers).encode()
     row.update(pages=1, items=len(offers), complete=1, proven=1)
-    return offers, row
+    return offers, salts, row
 
 
 def _extract_and_load(
@@ -219,14 +221,14 @@ def _extract_and_load(
     progress: Callable[[int], None] | None,
 ) -> RunReport:
     seen_providers, last_counts = _previous_state(engine)
-    offers, router_row = _fetch_router(client)
+    offers, salts, router_row = _fetch_router(client)
     router_providers = {o.provider for entries in offers.values() for o in entries}
     extractor = Extractor(client, config, extra_providers=seen_providers | router_providers, last_counts=last_counts)
     with engine.begin() as conn:
         loader = Loader(conn, run_id, started, config.history)
         loader.create_staging()
         loader.stage_offers(offers)
-        _stage_all(extractor, loader, offers, progress)
+        _stage_all(extractor, loader, offers, salts, progress)
         report = extractor.report
         _fail_if_nothing_worked(report, router_row)
         merge_input = _merge_input(config, report, bool(router_row["complete"]), offers)
@@ -268,41 +270,59 @@ def _pause_for_fault_tests() -> None:
         time.sleep(float(seconds))
 
 
-def _stage_all(extractor: Extractor, loader: Loader, offers: dict[str, tuple[Offer, ...]], progress: Callable[[int], None] | None) -> None:
-    """Transform each model once (dedupe by id across listings) and stage it in batches."""
+def _stage_all(
+    extractor: Extractor,
+    loader: Loader,
+    offers: dict[str, tuple[Offer, ...]],
+    salts: dict[str, bytes],
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Dedupe by id across listings; transform only models whose fingerprint moved; stage in batches."""
+    known = loader.known_fingerprints()
     seen: set[int] = set()
     top_only: set[str] = set()  # first seen by a `top` source: promoted if a catalog listing shows it too
-    pending: dict[bool, list] = {True: [], False: []}
+    pending: dict[bool, tuple[list[Seen], list[ModelRow]]] = {True: ([], []), False: ([], [])}
     promoted: list[str] = []
     total = 0
     for batch in extractor.run():
         in_catalog = batch.listing.kind != "top"
+        fresh: list[dict[str, Any]] = []
         for item in batch.items:
             model_id = item.get("id") if isinstance(item, dict) else None
-            key = hash(model_id) if isinstance(model_id, str) else None
-            if key is not None and key in seen:
+            if not isinstance(model_id, str) or not model_id:
+                loader.add_reject(batch.listing.source, item, "item without an id", in_catalog)
+                continue
+            key = hash(model_id)
+            if key in seen:
                 if in_catalog and model_id in top_only:
                     top_only.discard(model_id)
                     promoted.append(model_id)
                 continue
+            seen.add(key)
+            fresh.append(item)
+        facts, rows = pending[in_catalog]
+        for item in fresh:
+            model_id = item["id"]
+            model_offers = offers.get(model_id, ())
             try:
-                row = to_row(item, offers.get(model_id, ()) if isinstance(model_id, str) else ())
+                fact = fingerprint(item, salts.get(model_id, b""))
+                if fingerprint_key(fact.raw_hash) not in known:
+                    rows.append(to_row(item, model_offers))
             except RejectItem as exc:
                 loader.add_reject(batch.listing.source, item, str(exc), in_catalog)
                 continue
-            seen.add(hash(row.model_id))
+            facts.append(fact)
             if not in_catalog:
-                top_only.add(row.model_id)
-            pending[in_catalog].append(row)
+                top_only.add(model_id)
             total += 1
-        for flag, rows in pending.items():
-            if len(rows) >= BATCH:
-                loader.stage_models(rows, flag)
-                rows.clear()
+        if len(facts) >= BATCH:
+            loader.stage(facts, rows, in_catalog)
+            facts.clear()
+            rows.clear()
         if progress:
             progress(total)
-    for flag, rows in pending.items():
-        loader.stage_models(rows, flag)
+    for flag, (facts, rows) in pending.items():
+        loader.stage(facts, rows, flag)
     loader.mark_catalog(promoted)
 
 

@@ -15,6 +15,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from .config import Config
+from .db import make_engine, upgrade
 from .errors import ConfigError, EtlError, LockBusy, UsageError
 
 log = logging.getLogger("hfsnap.schedule")
@@ -51,7 +52,18 @@ def build_scheduler(
 
 def run_daemon(config: Config) -> int:
     """Run until SIGTERM/SIGINT; the job in flight finishes first. Returns 0 after a clean stop."""
-    return serve(build_scheduler(config))
+    scheduler = build_scheduler(config)
+    migrate(config)
+    return serve(scheduler)
+
+
+def migrate(config: Config) -> None:
+    """Bring the database to head once, before any job: jobs due in the same minute would race to create it."""
+    engine = make_engine(config.db.url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
 
 
 def serve(scheduler: BaseScheduler) -> int:
@@ -100,8 +112,8 @@ def guarded(name: str, job: Callable[[], Any]) -> Callable[[], None]:
             log.warning("%s: skipped: %s", name, exc)
         except EtlError as exc:
             log.error("%s: failed: %s", name, exc)
-        except Exception:
-            log.exception("%s: crashed", name)
+        except Exception as exc:  # the message says what happened even where a log format drops tracebacks
+            log.exception("%s: crashed: %s: %s", name, type(exc).__name__, exc)
         else:
             log.info("%s: finished (%s)", name, _describe(outcome))
 

@@ -88,6 +88,7 @@ models = sa.Table(
     sa.Column("last_listed_run", sa.Integer),  # last run a catalog source returned it
     sa.Column("misses", sa.Integer, nullable=False, server_default="0"),  # consecutive proven misses
     sa.Column("row_hash", sa.String(40)),  # hash of the current version's record
+    sa.Column("raw_hash", sa.String(40)),  # fingerprint of the raw item last transformed (skips unchanged items)
 )
 
 model_versions = sa.Table(
@@ -120,6 +121,7 @@ model_providers = sa.Table(
         sa.Column("task", sa.String(64)),
         sa.Column("adapter", sa.String(64)),
         sa.Column("misses", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("in_item", BOOL, nullable=False, server_default="1"),  # in the model's last transformed mapping list
     ),
 )
 

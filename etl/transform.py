@@ -10,6 +10,8 @@ from typing import Any
 import orjson
 
 VOLATILE = ("downloads", "likes")  # never part of a version's hash
+RAW_VOLATILE = ("downloads", "likes", "trendingScore", "downloadsAllTime")
+TRANSFORM_VERSION = b"1"  # bump when to_row's output changes: every item is then transformed again
 GATED_VALUES = {False: "false", None: "false", "false": "false", "auto": "auto", "manual": "manual", True: "manual"}
 MAPPING_STATUSES = frozenset({"live", "staging", "error"})
 
@@ -182,6 +184,11 @@ def parse_mappings(raw: Any) -> tuple[Mapping, ...]:
     return tuple(out[p] for p in sorted(out))
 
 
+def fingerprint_key(raw_hash: str) -> int:
+    """The 64-bit prefix of a fingerprint: what the run keeps in memory to recognise unchanged items."""
+    return int(raw_hash[:16], 16)
+
+
 def parse_offers(entry: Any) -> tuple[str, tuple[Offer, ...]]:
     """One element of the router's /v1/models `data` -> (model id, offers sorted by provider)."""
     if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
@@ -262,6 +269,34 @@ def _cheapest(offers: tuple[Offer, ...]) -> Offer | None:
         return min(priced, key=lambda o: (o.price_input + o.price_output, o.provider))  # type: ignore[operator]
     with_ctx = [o for o in live if o.context_length]
     return max(with_ctx, key=lambda o: (o.context_length, o.provider)) if with_ctx else None
+
+
+@dataclass(slots=True)
+class Seen:
+    """The per-run facts of an observed model: enough when its fingerprint says nothing else changed."""
+
+    model_id: str
+    raw_hash: str
+    downloads: int | None
+    likes: int | None
+    trending_score: float | None
+    downloads_all_time: int | None
+
+
+def fingerprint(item: dict[str, Any], salt: bytes = b"") -> Seen:
+    """Hash of the raw item without its counters, plus `salt` (its router entry); the counters themselves.
+
+    Equal fingerprints mean to_row would produce the same record, so the transformer can be skipped. Keys are
+    not sorted: a reordered item only costs a transform, whose canonical hash then shows no change.
+    Raises RejectItem for counters of the wrong type (the full transform then says why).
+    """
+    counters = {k: item.pop(k) for k in RAW_VOLATILE if k in item}
+    digest = hashlib.sha1(orjson.dumps(item))
+    item.update(counters)
+    digest.update(salt)
+    digest.update(TRANSFORM_VERSION)
+    return Seen(item["id"], digest.hexdigest(), _opt_int(item, "downloads"), _opt_int(item, "likes"),
+                _opt_float(item, "trendingScore"), _opt_int(item, "downloadsAllTime"))
 
 
 def to_row(item: Any, offers: tuple[Offer, ...] = ()) -> ModelRow:

@@ -1,26 +1,37 @@
-"""The SQL views of SPEC section 5, written once per dialect (SQLite json_extract, PostgreSQL jsonb)."""
+"""The SQL views of SPEC section 5, written once per dialect (SQLite json_extract, PostgreSQL json operators).
+
+Every view reads the same on both: the same columns, and the same text where a value is rendered as text
+(compact JSON lists, floats as SQLite prints them), so `diff`, `export` and plain SQL agree across backends.
+"""
 
 from __future__ import annotations
 
 
 def _json(dialect: str, column: str, path: str, cast: str | None = None) -> str:
-    """A JSON field of a TEXT column; `path` is dotted (architecture.modality)."""
+    """A JSON field of a TEXT column; `path` is dotted (architecture.modality).
+
+    PostgreSQL reads `column` as the `json` type (not jsonb): it keeps the stored compact text of nested
+    lists, as SQLite's json_extract returns it.
+    """
     if dialect == "postgresql":
-        expr = f"({column}::jsonb #>> '{{{path.replace('.', ',')}}}')"
+        expr = f"({column} #>> '{{{path.replace('.', ',')}}}')"
         return f"CAST({expr} AS {cast})" if cast else expr
     return f"json_extract({column}, '$.{path}')"
 
 
 def _providers_list(dialect: str) -> str:
-    """JSON list of a model's live provider ids, sorted."""
+    """JSON list of a model's live provider ids, sorted, compact (["a","b"]) on both dialects."""
     inner = "FROM model_providers p WHERE p.model_id = m.model_id AND p.valid_to IS NULL AND p.status = 'live'"
     if dialect == "postgresql":
-        return f"(SELECT COALESCE(json_agg(p.provider ORDER BY p.provider), '[]'::json)::text {inner})"
+        return f"(SELECT '[' || COALESCE(string_agg(to_json(p.provider)::text, ',' ORDER BY p.provider), '') || ']' {inner})"
     return f"(SELECT json_group_array(provider) FROM (SELECT p.provider {inner} ORDER BY p.provider))"
 
 
 def catalog_sql(d: str) -> str:
-    j = lambda path, cast=None: _json(d, "v.record", path, cast)  # noqa: E731
+    record = "j.record" if d == "postgresql" else "v.record"
+    j = lambda path, cast=None: _json(d, record, path, cast)  # noqa: E731
+    # PostgreSQL: parse each record once per row, not once per column.
+    parse = "\nCROSS JOIN LATERAL (SELECT CAST(v.record AS json) AS record) j" if d == "postgresql" else ""
     return f"""CREATE VIEW catalog AS
 SELECT {j('id')} AS id, {j('name')} AS name, {j('slug')} AS slug, {j('hugging_face_id')} AS hugging_face_id,
   {j('provider_slug')} AS provider_slug, {j('provider_site_url')} AS provider_site_url,
@@ -37,7 +48,7 @@ SELECT {j('id')} AS id, {j('name')} AS name, {j('slug')} AS slug, {j('hugging_fa
   {j('huggingface_metrics.url')} AS url, m.license AS license, m.library_name AS library_name,
   {_providers_list(d)} AS providers
 FROM models m
-JOIN model_versions v ON v.model_id = m.model_id AND v.valid_to IS NULL
+JOIN model_versions v ON v.model_id = m.model_id AND v.valid_to IS NULL{parse}
 LEFT JOIN model_metrics mm ON mm.model_id = m.model_id AND mm.run_id = m.last_seen_run
 WHERE m.listed = 1"""
 
@@ -46,12 +57,21 @@ def _txt(expr: str) -> str:
     return f"COALESCE(CAST({expr} AS TEXT), '-')"
 
 
-def _offer(alias: str) -> str:
-    return (f"'in=' || {_txt(alias + '.price_input')} || ' out=' || {_txt(alias + '.price_output')}"
+def _real_txt(dialect: str, expr: str) -> str:
+    """A float as SQLite prints it (123.0, 0.5): PostgreSQL drops the '.0' of integral values."""
+    if dialect == "postgresql":
+        expr = (f"CASE WHEN {expr} = trunc({expr}) AND abs({expr}) < 1e15 "
+                f"THEN CAST(CAST({expr} AS BIGINT) AS TEXT) || '.0' ELSE CAST({expr} AS TEXT) END")
+    return _txt(expr)
+
+
+def _offer(d: str, alias: str) -> str:
+    return (f"'in=' || {_real_txt(d, alias + '.price_input')} || ' out=' || {_real_txt(d, alias + '.price_output')}"
             f" || ' ctx=' || {_txt(alias + '.context_length')} || ' status=' || {_txt(alias + '.status')}")
 
 
-CATALOG_CHANGES = f"""CREATE VIEW catalog_changes AS
+def catalog_changes_sql(d: str) -> str:
+    return f"""CREATE VIEW catalog_changes AS
 SELECT c.run_from AS run_id, c.valid_from AS changed_at, c.model_id AS model_id, CAST(NULL AS TEXT) AS provider,
   CASE WHEN EXISTS (SELECT 1 FROM catalog_membership e WHERE e.model_id = c.model_id AND e.run_from < c.run_from)
        THEN 'restored' ELSE 'added' END AS change, CAST(NULL AS TEXT) AS before, CAST(NULL AS TEXT) AS after
@@ -81,13 +101,14 @@ SELECT n.run_from, n.valid_from, n.model_id, n.provider,
 FROM model_providers n JOIN model_providers p ON p.model_id = n.model_id AND p.provider = n.provider AND p.run_to = n.run_from
 UNION ALL
 SELECT n.run_from, n.valid_from, n.model_id, n.provider, 'price',
-  (SELECT {_offer('p')} FROM provider_offers p WHERE p.model_id = n.model_id AND p.provider = n.provider AND p.run_to = n.run_from),
-  {_offer('n')}
+  (SELECT {_offer(d, 'p')} FROM provider_offers p WHERE p.model_id = n.model_id AND p.provider = n.provider AND p.run_to = n.run_from),
+  {_offer(d, 'n')}
 FROM provider_offers n
 UNION ALL
-SELECT p.run_to, p.valid_to, p.model_id, p.provider, 'price', {_offer('p')}, NULL
+SELECT p.run_to, p.valid_to, p.model_id, p.provider, 'price', {_offer(d, 'p')}, NULL
 FROM provider_offers p WHERE p.valid_to IS NOT NULL AND NOT EXISTS (SELECT 1 FROM provider_offers n
   WHERE n.model_id = p.model_id AND n.provider = p.provider AND n.run_from = p.run_to)"""
+
 
 HEALTH_LATEST = """CREATE VIEW health_latest AS
 SELECT h.model_id AS model_id, h.provider AS provider, h.checked_at AS checked_at, h.outcome AS outcome,
@@ -102,7 +123,7 @@ WHERE h.check_id = (SELECT MAX(y.check_id) FROM health_checks y WHERE y.model_id
 
 def create_statements(dialect: str) -> list[str]:
     """CREATE VIEW statements, in order."""
-    return [catalog_sql(dialect), CATALOG_CHANGES, HEALTH_LATEST]
+    return [catalog_sql(dialect), catalog_changes_sql(dialect), HEALTH_LATEST]
 
 
 def drop_statements() -> list[str]:

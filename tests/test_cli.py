@@ -1,4 +1,7 @@
-"""The command line end to end: a real loopback fake hub, real processes, one-line errors and exit codes."""
+"""The command line end to end: a real loopback fake hub, real processes, one-line errors and exit codes.
+
+Tests that take `db_url` run on SQLite and on PostgreSQL (HFSNAP_TEST_PG_URL).
+"""
 
 from __future__ import annotations
 
@@ -12,11 +15,17 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import run_sql
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from etl.cli import main as cli_main
+from etl.db import head
 from etl.demo import start_fake_hub
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.both_backends
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +47,8 @@ def _hfsnap(args: list[str], env: dict[str, str], **kw) -> subprocess.CompletedP
     return subprocess.run([sys.executable, "-m", "etl", *args], env=env, capture_output=True, text=True, timeout=120, **kw)
 
 
-def test_refresh_against_a_separately_started_fake_hub(hub_url, tmp_path):
-    db = f"sqlite:///{tmp_path}/c.db"
+def test_refresh_against_a_separately_started_fake_hub(hub_url, tmp_path, db_url):
+    db = db_url
     out = _hfsnap(["refresh", "--db", db, "--json"], _env(hub_url, tmp_path))
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout)
@@ -48,12 +57,21 @@ def test_refresh_against_a_separately_started_fake_hub(hub_url, tmp_path):
     assert json.loads(status.stdout)["counts"]["listed_models"] == summary["models_added"]
 
 
-def test_unreachable_hub_is_one_line_and_exit_1(tmp_path):
+def test_unreachable_hub_is_one_line_and_exit_1(tmp_path, db_url):
     env = _env("http://127.0.0.1:9", tmp_path)
-    out = _hfsnap(["refresh", "--db", f"sqlite:///{tmp_path}/c.db"], {**env, "HFSNAP_CONFIG": _fast_config(tmp_path)})
+    out = _hfsnap(["refresh", "--db", db_url], {**env, "HFSNAP_CONFIG": _fast_config(tmp_path)})
     assert out.returncode == 1, out.stderr
     last = out.stderr.strip().splitlines()[-1]
     assert "Traceback" not in out.stderr and last.startswith("hfsnap refresh: the Hub answered no listing: cannot reach http://127.0.0.1:9/api/models")
+    assert _rows(db_url, "SELECT status FROM runs") == [("failed",)]
+
+
+def test_unreachable_database_is_one_line_and_exit_1(tmp_path):
+    url = "postgresql://hfsnap:s3cret@127.0.0.1:9/hfsnap"  # nothing listens on port 9; a bare postgresql:// means psycopg 3
+    out = _hfsnap(["status", "--db", url], _env("http://127.0.0.1:9", tmp_path))
+    assert out.returncode == 1, out.stderr
+    assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr and "s3cret" not in out.stderr
+    assert out.stderr.startswith("hfsnap status: cannot open database postgresql+psycopg://hfsnap:***@127.0.0.1:9/hfsnap: ")
 
 
 def test_bad_endpoint_is_a_config_error(tmp_path):
@@ -62,20 +80,26 @@ def test_bad_endpoint_is_a_config_error(tmp_path):
     assert out.stderr.strip() == "hfsnap refresh: HF_ENDPOINT: expected an http(s) URL, got 'ftp://nowhere'"
 
 
-def test_status_diff_export_on_an_empty_database(tmp_path, capsys):
-    db = f"sqlite:///{tmp_path}/e.db"
+def test_status_diff_export_on_an_empty_database(db_url, capsys):
+    db = db_url
     assert cli_main(["status", "--db", db]) == 0
     assert cli_main(["diff", "--db", db]) == 0
     assert cli_main(["export", "--db", db]) == 0
     assert cli_main(["diff", "--db", db, "--since", "yesterday"]) == 2
 
 
-def test_sigkill_before_commit_leaves_the_previous_state(hub_url, tmp_path):
-    db_path = tmp_path / "k.db"
-    db = f"sqlite:///{db_path}"
+def test_db_upgrade_and_current(db_url, capsys):
+    assert cli_main(["db", "current", "--db", db_url]) == 0
+    assert capsys.readouterr().out.strip().endswith(": revision none")
+    assert cli_main(["db", "upgrade", "--db", db_url]) == 0
+    assert capsys.readouterr().out.strip().endswith(f": revision {head()}")
+
+
+def test_sigkill_before_commit_leaves_the_previous_state(hub_url, tmp_path, db_url):
+    db = db_url
     env = _env(hub_url, tmp_path)
     assert _hfsnap(["refresh", "--db", db], env).returncode == 0
-    before = _snapshot(db_path)
+    before = _snapshot(db)
     proc = subprocess.Popen([sys.executable, "-m", "etl", "refresh", "--db", db], env={**env, "HFSNAP_PAUSE_BEFORE_COMMIT": "60"},
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     assert proc.stderr is not None
@@ -84,20 +108,37 @@ def test_sigkill_before_commit_leaves_the_previous_state(hub_url, tmp_path):
             break
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
-    with sqlite3.connect(db_path) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert conn.execute("SELECT status FROM runs ORDER BY run_id").fetchall() == [("complete",), ("running",)]
-    assert _snapshot(db_path) == before
+    if db.startswith("sqlite"):
+        with sqlite3.connect(make_url(db).database) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    else:
+        _wait_for_server_to_drop_the_killed_session(db)
+    assert _rows(db, "SELECT status FROM runs ORDER BY run_id") == [("complete",), ("running",)]
+    assert _snapshot(db) == before
     again = _hfsnap(["refresh", "--db", db, "--json"], env)
-    assert again.returncode == 0
-    with sqlite3.connect(db_path) as conn:
-        assert [r[0] for r in conn.execute("SELECT status FROM runs ORDER BY run_id")] == ["complete", "failed", "complete"]
+    assert again.returncode == 0, again.stderr
+    assert [r[0] for r in _rows(db, "SELECT status FROM runs ORDER BY run_id")] == ["complete", "failed", "complete"]
 
 
-def _snapshot(db_path: Path) -> dict[str, int]:
+def _rows(url: str, query: str, *params) -> list[tuple]:
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        return run_sql(engine, query, *params)
+    finally:
+        engine.dispose()
+
+
+def _snapshot(url: str) -> dict[str, int]:
     tables = ("models", "model_versions", "model_providers", "provider_offers", "gating_history", "model_metrics", "run_sources", "catalog_membership")
-    with sqlite3.connect(db_path) as conn:
-        return {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables}
+    return {t: _rows(url, f"SELECT COUNT(*) FROM {t}")[0][0] for t in tables}
+
+
+def _wait_for_server_to_drop_the_killed_session(url: str) -> None:
+    """PostgreSQL rolls back and frees the advisory lock when it sees the dead client's socket close: soon, not at once."""
+    deadline = time.monotonic() + 20
+    while _rows(url, "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")[0][0]:
+        assert time.monotonic() < deadline, "the killed refresh's session is still open"
+        time.sleep(0.05)
 
 
 def _fast_config(tmp_path: Path) -> str:

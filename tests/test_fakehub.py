@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 import zlib
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -512,6 +516,19 @@ def test_generator_is_deterministic() -> None:
     assert orjson.dumps(a.models) == orjson.dumps(b.models)
     assert a.router == b.router and a.health == b.health
     assert orjson.dumps(generate_catalog(600, seed=12).models) != orjson.dumps(a.models)
+
+
+def test_generator_is_deterministic_across_processes() -> None:
+    """String hashing is randomized per process: nothing may depend on set/dict-of-str iteration order."""
+    code = ("import hashlib, orjson; from etl.fakehub import generate_catalog; c = generate_catalog(400, 3); "
+            "print(hashlib.sha256(orjson.dumps([c.models, c.router, sorted(map(list, c.health.items()))]))"
+            ".hexdigest())")
+    digests = {
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
+                       env={**os.environ, "PYTHONHASHSEED": seed}, cwd=Path(__file__).resolve().parents[1]).stdout
+        for seed in ("1", "2")
+    }
+    assert len(digests) == 1
 
 
 def test_generator_realism(catalog: Catalog) -> None:

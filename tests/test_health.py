@@ -211,12 +211,20 @@ def test_unreadable_database_fails_with_exit_1(hub: Harness, monkeypatch: pytest
     assert capsys.readouterr().err.strip().startswith("hfsnap health: cannot read model_providers")
 
 
+def test_rows_the_database_refuses_make_exit_1_but_keep_the_outcomes(hub: Harness) -> None:
+    hub.sql("CREATE TRIGGER refuse BEFORE INSERT ON health_checks BEGIN SELECT RAISE(ABORT, 'disk is full'); END")
+    result = _health(hub, limit=2)
+    assert result.exit_code == 1 and "cannot write health_checks" in result.error and "disk is full" in result.error
+    assert result.probed == 2 and "NOT SAVED" in result.render()
+    assert hub.one("SELECT COUNT(*) FROM health_checks") == 0  # one transaction: nothing half-written
+
+
 def test_render_counts_outcomes_then_lists_bad_pairs(hub: Harness) -> None:
     first, second = _pairs(hub)[:2]
     hub.catalog.health[first] = "payment"
     text = _health(hub, limit=2).render()
     assert "ok            1" in text and "payment       1" in text
-    assert f"{first[0]} [{first[1]}] payment (HTTP 402" in text and f"{second[0]} [" not in text
+    assert f"{first[0]} [{first[1]}] payment (HTTP 402" in text and f"{second[0]} [{second[1]}]" not in text
 
 
 def test_token_is_never_stored_logged_or_printed(hub: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

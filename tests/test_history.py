@@ -1,13 +1,17 @@
-"""The history semantics of SPEC section 5, one rule per test, over the fake hub and a real SQLite file."""
+"""The history semantics of SPEC section 5, one rule per test, over the fake hub and a real database (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 
+import pytest
+
 from etl.cli import main as cli_main
 from etl.config import HistoryConfig
 from etl.fakehub import parse_fault
+
+pytestmark = pytest.mark.both_backends
 
 
 def _served(h, n: int = 1, where=lambda item: True) -> list[str]:
@@ -72,7 +76,7 @@ def test_gating_flip_is_versioned_and_in_the_diff(harness, capsys):
     rows = h.sql("SELECT gated, valid_to IS NULL FROM gating_history WHERE model_id = ? ORDER BY gating_id", model_id)
     assert rows == [("false", 0), ("manual", 1)]
     assert h.sql("SELECT before, after FROM catalog_changes WHERE change = 'gating' AND model_id = ?", model_id) == [("false", "manual")]
-    assert cli_main(["diff", "--db", f"sqlite:///{h.db}", "--since", str(run), "--json"]) == 0
+    assert cli_main(["diff", "--db", h.url, "--since", str(run), "--json"]) == 0
     changes = json.loads(capsys.readouterr().out)
     assert {"gating", "changed"} <= {c["change"] for c in changes if c["model_id"] == model_id}
 
@@ -197,10 +201,10 @@ def test_export_as_of_a_date_shows_the_past(harness, capsys):
     between = h.one("SELECT finished_at FROM runs WHERE run_id = 1")
     h.catalog.update(model_id, gated="auto")
     h.refresh()
-    assert cli_main(["export", "--db", f"sqlite:///{h.db}", "--as-of", between]) == 0
+    assert cli_main(["export", "--db", h.url, "--as-of", between]) == 0
     past = {r["id"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
     assert past[model_id]["huggingface_metrics"]["gated"] == "false"
-    assert cli_main(["export", "--db", f"sqlite:///{h.db}", "--format", "json"]) == 0
+    assert cli_main(["export", "--db", h.url, "--format", "json"]) == 0
     now = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
     assert now[model_id]["huggingface_metrics"]["gated"] == "auto"
     assert set(now) == h.catalog.served_ids()

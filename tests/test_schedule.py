@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -126,7 +127,7 @@ def test_a_failing_job_leaves_the_scheduler_running() -> None:
 
 # ---- the daemon --------------------------------------------------------------------------------
 
-def test_sigterm_lets_the_job_in_flight_finish_then_returns_0() -> None:
+def test_sigterm_lets_the_job_in_flight_finish_then_returns_0(caplog: pytest.LogCaptureFixture) -> None:
     started, finished = threading.Event(), threading.Event()
 
     def slow_refresh() -> None:
@@ -136,10 +137,20 @@ def test_sigterm_lets_the_job_in_flight_finish_then_returns_0() -> None:
 
     scheduler = build_scheduler(_config(refresh_cron=FAR_AWAY, health_cron=FAR_AWAY), refresh=slow_refresh, health=_noop)
     scheduler.modify_job("refresh", next_run_time=datetime.now(timezone.utc))
-    threading.Thread(target=lambda: started.wait(5) and os.kill(os.getpid(), signal.SIGTERM), daemon=True).start()
+    def terminate() -> None:
+        started.wait(30)
+        os.kill(os.getpid(), signal.SIGTERM)
+        if not stopped.wait(30):  # a watchdog: fail rather than hang the suite
+            scheduler.shutdown(wait=False)
+
+    stopped = threading.Event()
+    threading.Thread(target=terminate, daemon=True).start()
     before = signal.getsignal(signal.SIGTERM)
-    assert serve(scheduler) == 0
-    assert finished.is_set()
+    with caplog.at_level(logging.INFO, logger="hfsnap.schedule"):
+        assert serve(scheduler) == 0
+    stopped.set()
+    assert started.is_set() and finished.is_set()
+    assert any(r.getMessage().startswith("SIGTERM: stopping") for r in caplog.records)
     assert signal.getsignal(signal.SIGTERM) is before  # the daemon's handlers do not outlive it
 
 
@@ -156,6 +167,8 @@ def test_daemon_process_exits_0_on_sigterm(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait()
+    with sqlite3.connect(tmp_path / "d.db") as conn:  # migrated once at start: same-minute jobs cannot race to create it
+        assert conn.execute("SELECT COUNT(*) FROM runs").fetchone() == (0,)
 
 
 def _read_until(proc: subprocess.Popen, needles: list[str], timeout_s: float) -> None:

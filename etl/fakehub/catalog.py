@@ -51,47 +51,52 @@ class Catalog:
         item.setdefault("_id", f"{zlib.crc32(mid.encode()):08x}{zlib.adler32(mid.encode()):08x}{len(mid):08x}")
         item.setdefault("modelId", mid)
         item.setdefault("inferenceProviderMapping", [])
-        self.models[mid] = item
-        self.touch()
+        with self._lock:  # mutators hold the lock so an index rebuild never iterates a dict mid-change
+            self.models[mid] = item
+            self.touch()
 
     def remove(self, model_id: str) -> None:
         """Delete a model with its router entries and health pairs."""
-        self.models.pop(model_id, None)
-        self.router.pop(model_id, None)
-        for pair in [p for p in self.health if p[0] == model_id]:
-            del self.health[pair]
-        self.touch()
+        with self._lock:
+            self.models.pop(model_id, None)
+            self.router.pop(model_id, None)
+            for pair in [p for p in self.health if p[0] == model_id]:
+                del self.health[pair]
+            self.touch()
 
     def update(self, model_id: str, **fields: Any) -> None:
         """Set top-level fields (`DELETE` removes one); a new mapping goes through `set_mapping` rules."""
-        item = self.models[model_id]
-        mapping = fields.pop("inferenceProviderMapping", None)
-        for key, value in fields.items():
-            if value is DELETE:
-                item.pop(key, None)
-            else:
-                item[key] = value
-        if mapping is not None:
-            self.set_mapping(model_id, mapping)
-        self.touch()
+        with self._lock:
+            item = self.models[model_id]
+            mapping = fields.pop("inferenceProviderMapping", None)
+            for key, value in fields.items():
+                if value is DELETE:
+                    item.pop(key, None)
+                else:
+                    item[key] = value
+            if mapping is not None:
+                self.set_mapping(model_id, mapping)
+            self.touch()
 
     def set_mapping(self, model_id: str, mapping: list[dict[str, Any]]) -> None:
         """Replace a model's list-form provider mapping; `inference` follows it ("warm" iff any live entry)."""
-        item = self.models[model_id]
-        item["inferenceProviderMapping"] = list(mapping)
-        if any(e.get("status") == "live" for e in mapping):
-            item["inference"] = "warm"
-        else:
-            item.pop("inference", None)
-        self.touch()
+        with self._lock:
+            item = self.models[model_id]
+            item["inferenceProviderMapping"] = list(mapping)
+            if any(e.get("status") == "live" for e in mapping):
+                item["inference"] = "warm"
+            else:
+                item.pop("inference", None)
+            self.touch()
 
     def set_router(self, model_id: str, entries: list[dict[str, Any]]) -> None:
         """Replace the router provider entries of a model (empty list removes it from /v1/models)."""
-        if entries:
-            self.router[model_id] = list(entries)
-        else:
-            self.router.pop(model_id, None)
-        self.touch()
+        with self._lock:
+            if entries:
+                self.router[model_id] = list(entries)
+            else:
+                self.router.pop(model_id, None)
+            self.touch()
 
     def touch(self) -> None:
         """Bump the version so every cache keyed on it is rebuilt (call after editing items in place)."""

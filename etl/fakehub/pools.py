@@ -17,7 +17,7 @@ _EMPTY: Final[list[Any]] = []
 
 
 class Pools:
-    """Caches keyed by content; every get_* returns a shared object, so identical values cost memory once."""
+    """Caches keyed by content: each method returns a shared object, so identical values cost memory once."""
 
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng

@@ -49,7 +49,8 @@ class ModelsPayload:
         key = (id(catalog), catalog.version)
         with self._lock:
             if self._key != key:
-                data = [model_entry(catalog, mid, entries) for mid, entries in catalog.router.items()]
+                snapshot = list(catalog.router.items())  # one C-level copy: safe against concurrent set_router
+                data = [model_entry(catalog, mid, entries) for mid, entries in snapshot]
                 self._body = orjson.dumps({"object": "list", "data": data})
                 self._key = key
             return self._body
