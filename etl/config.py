@@ -181,15 +181,34 @@ def _validate(section: Any, where: str) -> None:
             "name": bool(section.name.strip()),
         }
     elif isinstance(section, ScheduleConfig):
-        checks = {"refresh_cron": _cron_ok(section.refresh_cron), "health_cron": _cron_ok(section.health_cron)}
+        checks = {"refresh_cron": _cron_ok(section.refresh_cron), "health_cron": _cron_ok(section.health_cron),
+                  "timezone": _tz_ok(section.timezone)}
     for key, ok in checks.items():
         if not ok:
             raise ConfigError(f"{where}.{key}: invalid value {getattr(section, key)!r}")
 
 
 def _cron_ok(line: str) -> bool:
-    """A crontab line has five fields; APScheduler checks the rest when the daemon starts."""
-    return len(line.split()) == 5
+    """Five crontab fields that APScheduler accepts."""
+    if len(line.split()) != 5:
+        return False
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(line, timezone="UTC")
+    except ValueError:
+        return False
+    return True
+
+
+def _tz_ok(name: str) -> bool:
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def load_config(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> Config:

@@ -211,10 +211,14 @@ class Extractor:
         return out
 
     def _providers_for(self, source: SourceConfig) -> list[str]:
+        """The providers to list, biggest last time first: the longest cursor chains start at once."""
         wanted = source.inference_provider or "all"
         if wanted != "all":
-            return [p.strip() for p in wanted.split(",") if p.strip()]
-        return sorted(set(known_providers()) | self.extra_providers)
+            names = [p.strip() for p in wanted.split(",") if p.strip()]
+        else:
+            names = sorted(set(known_providers()) | self.extra_providers)
+        size = {key[1]: n for key, n in self.last_counts.items() if key[0] == source.name and key[2] == PRIMARY_SORT}
+        return sorted(names, key=lambda p: -size.get(partition_key({**_source_filters(source), "inference_provider": p}), 0))
 
     def _root(self, source: SourceConfig, provider: str) -> tuple[Listing, Node]:
         filters = {**_source_filters(source), "inference_provider": provider}

@@ -105,8 +105,8 @@ def run_once(
     clock = clock or Clock()
     engine = make_engine(config.db.url)
     try:
-        upgrade(engine)
-        with refresh_lock(engine):
+        with refresh_lock(engine):  # before migrating: two refreshes on a fresh database would race to create it
+            upgrade(engine)
             return _locked_run(engine, config, trigger, transport, clock, sleep, token, progress)
     finally:
         engine.dispose()

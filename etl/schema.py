@@ -162,6 +162,7 @@ model_metrics = sa.Table(
     sa.Column("likes", sa.Integer),
     sa.Column("trending_score", sa.Float),
     sa.Column("downloads_all_time", sa.BigInteger),
+    sqlite_with_rowid=False,  # facts are written every run: the primary key is the table, one B-tree less
 )
 
 model_rankings = sa.Table(
@@ -172,6 +173,7 @@ model_rankings = sa.Table(
     sa.Column("sort", sa.String(32), primary_key=True),
     sa.Column("rank", sa.Integer, primary_key=True),
     sa.Column("model_id", sa.String(255), nullable=False),
+    sqlite_with_rowid=False,
 )
 
 providers = sa.Table(

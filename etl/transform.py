@@ -10,7 +10,9 @@ from typing import Any
 import orjson
 
 VOLATILE = ("downloads", "likes")  # never part of a version's hash
-RAW_VOLATILE = ("downloads", "likes", "trendingScore", "downloadsAllTime")
+# Every item field to_row reads except the counters: equal values here mean an equal record.
+FINGERPRINT_KEYS = ("id", "modelId", "_id", "author", "createdAt", "lastModified", "gated", "private", "tags",
+                    "pipeline_tag", "library_name", "safetensors", "inferenceProviderMapping", "cardData")
 TRANSFORM_VERSION = b"1"  # bump when to_row's output changes: every item is then transformed again
 GATED_VALUES = {False: "false", None: "false", "false": "false", "auto": "auto", "manual": "manual", True: "manual"}
 MAPPING_STATUSES = frozenset({"live", "staging", "error"})
@@ -102,10 +104,6 @@ class ModelRow:
     tags: str  # canonical JSON
     row_hash: str
     record: str  # canonical JSON of the gateway record, without volatile counters
-    downloads: int | None
-    likes: int | None
-    trending_score: float | None
-    downloads_all_time: int | None
     mappings: tuple[Mapping, ...]
 
 
@@ -145,8 +143,11 @@ def _tags(item: dict[str, Any]) -> list[str]:
     tags = item.get("tags")
     if tags is None:
         return []
-    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+    if type(tags) is not list:
         raise RejectItem("tags: expected a list of strings")
+    for tag in tags:
+        if type(tag) is not str:
+            raise RejectItem("tags: expected a list of strings")
     return sorted(set(tags))
 
 
@@ -290,17 +291,20 @@ def fingerprint(item: dict[str, Any], salt: bytes = b"") -> Seen:
     not sorted: a reordered item only costs a transform, whose canonical hash then shows no change.
     Raises RejectItem for counters of the wrong type (the full transform then says why).
     """
-    counters = {k: item.pop(k) for k in RAW_VOLATILE if k in item}
-    digest = hashlib.sha1(orjson.dumps(item))
-    item.update(counters)
+    get = item.get
+    digest = hashlib.sha1(orjson.dumps([get(k) for k in FINGERPRINT_KEYS]))
     digest.update(salt)
     digest.update(TRANSFORM_VERSION)
-    return Seen(item["id"], digest.hexdigest(), _opt_int(item, "downloads"), _opt_int(item, "likes"),
-                _opt_float(item, "trendingScore"), _opt_int(item, "downloadsAllTime"))
+    downloads, likes, trending, dl_all = get("downloads"), get("likes"), get("trendingScore"), get("downloadsAllTime")
+    # The common case is plain ints; anything else goes through the checking accessors.
+    if not (type(downloads) is int and type(likes) is int and type(dl_all) is int and type(trending) in (int, float)):
+        downloads, likes = _opt_int(item, "downloads"), _opt_int(item, "likes")
+        trending, dl_all = _opt_float(item, "trendingScore"), _opt_int(item, "downloadsAllTime")
+    return Seen(item["id"], digest.hexdigest(), downloads, likes, None if trending is None else float(trending), dl_all)
 
 
 def to_row(item: Any, offers: tuple[Offer, ...] = ()) -> ModelRow:
-    """Normalize one Hub list item; RejectItem says why it cannot be."""
+    """Normalize one Hub list item; RejectItem says why it cannot be. Counters are fingerprint()'s job."""
     if not isinstance(item, dict):
         raise RejectItem(f"item is {type(item).__name__}, not an object")
     model_id = item.get("id", item.get("modelId"))
@@ -316,8 +320,6 @@ def to_row(item: Any, offers: tuple[Offer, ...] = ()) -> ModelRow:
     created_at, last_modified = _opt_str(item, "createdAt"), _opt_str(item, "lastModified")
     num_parameters = _num_parameters(item)
     mappings = parse_mappings(item.get("inferenceProviderMapping"))
-    downloads, likes = _opt_int(item, "downloads"), _opt_int(item, "likes")
-    trending, dl_all = _opt_float(item, "trendingScore"), _opt_int(item, "downloadsAllTime")
     by_provider = {o.provider: o for o in offers}
     record = _record(model_id, author, pipeline_tag, gated, bool(private), created_at, last_modified, num_parameters, mappings, by_provider, offers)
     record_json = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
@@ -335,10 +337,6 @@ def to_row(item: Any, offers: tuple[Offer, ...] = ()) -> ModelRow:
         tags=dumps(tags),
         row_hash=hashlib.sha1(record_json).hexdigest(),
         record=record_json.decode(),
-        downloads=downloads,
-        likes=likes,
-        trending_score=trending,
-        downloads_all_time=dl_all,
         mappings=mappings,
     )
 

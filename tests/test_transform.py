@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from etl.transform import RejectItem, parse_mappings, parse_offers, to_row
+from etl.transform import RejectItem, fingerprint, parse_mappings, parse_offers, to_row
 
 ITEM = {
     "_id": "0123456789abcdef01234567",
@@ -78,5 +78,15 @@ def test_missing_fields_are_none_not_errors():
     ],
 )
 def test_malformed_items_are_rejected_with_a_reason(patch, reason):
+    item = {**ITEM, **patch}
     with pytest.raises(RejectItem, match=reason):
-        to_row({**ITEM, **patch})
+        fingerprint(item) if item.get("id") else None  # the counters are checked here
+        to_row(item)
+
+
+def test_fingerprint_ignores_counters_but_not_content():
+    a = fingerprint(dict(ITEM))
+    assert a.raw_hash == fingerprint({**ITEM, "downloads": 5, "likes": 1, "trendingScore": 9.5}).raw_hash
+    assert a.raw_hash != fingerprint({**ITEM, "gated": "manual"}).raw_hash
+    assert a.raw_hash != fingerprint(dict(ITEM), salt=b"router entry changed").raw_hash
+    assert (a.downloads, a.likes, a.trending_score) == (10, 2, 0.5)

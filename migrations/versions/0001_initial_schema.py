@@ -67,7 +67,8 @@ def upgrade() -> None:
     sa.Column('likes', sa.Integer(), nullable=True),
     sa.Column('trending_score', sa.Float(), nullable=True),
     sa.Column('downloads_all_time', sa.BigInteger(), nullable=True),
-    sa.PrimaryKeyConstraint('run_id', 'model_id')
+    sa.PrimaryKeyConstraint('run_id', 'model_id'),
+    sqlite_with_rowid=False
     )
     with op.batch_alter_table('model_metrics', schema=None) as batch_op:
         batch_op.create_index('ix_model_metrics_model', ['model_id', 'run_id'], unique=False)
@@ -98,7 +99,8 @@ def upgrade() -> None:
     sa.Column('sort', sa.String(length=32), nullable=False),
     sa.Column('rank', sa.Integer(), nullable=False),
     sa.Column('model_id', sa.String(length=255), nullable=False),
-    sa.PrimaryKeyConstraint('run_id', 'source', 'sort', 'rank')
+    sa.PrimaryKeyConstraint('run_id', 'source', 'sort', 'rank'),
+    sqlite_with_rowid=False
     )
     op.create_table('model_versions',
     sa.Column('version_id', sa.Integer(), autoincrement=True, nullable=False),

@@ -1,0 +1,112 @@
+"""Fault injection through the fake hub's switches: each fault ends the way SPEC promises, retires nothing, keeps integrity."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+
+import pytest
+
+from etl.fakehub import parse_fault, start_in_thread
+
+from conftest import TOKEN
+from etl.pipeline import run_once
+
+# fault spec -> (expected status, what else must hold). A `{p}` is the provider under attack.
+RECOVERED = [
+    "ratelimit:style=retry-after,reset=3,times=2",
+    "ratelimit:style=ratelimit,reset=2,times=2",
+    "status:code=503,times=3",
+    "status:code=502,times=2,provider={p}",
+    "truncate:times=2",
+]
+FAILING = [
+    "status:code=500,times=0,provider={p}",
+    "loop:times=0,provider={p}",
+    "shrink:ratio=0.6,times=0,provider={p}",
+    "truncate:times=0,provider={p}",
+]
+
+
+def _victim(h) -> tuple[str, str]:
+    """The provider under attack (one with several pages at page_size 50) and one of its models."""
+    counts: dict[str, list[str]] = {}
+    for model_id in sorted(h.catalog.served_ids()):
+        for m in h.catalog.models[model_id]["inferenceProviderMapping"]:
+            counts.setdefault(m["provider"], []).append(model_id)
+    provider = max(counts, key=lambda p: len(counts[p]))
+    return provider, counts[provider][0]
+
+
+@pytest.fixture
+def paged(harness):
+    """A harness whose listings span several pages (page_size 50), after one clean baseline run."""
+    h = harness(models=400)
+    h.config = dataclasses.replace(h.config, hub=dataclasses.replace(h.config.hub, page_size=50, max_retries=4))
+    assert h.refresh().status == "complete"
+    return h
+
+
+@pytest.mark.parametrize("spec", RECOVERED)
+def test_transient_faults_are_retried_to_a_complete_run(paged, spec):
+    provider, _ = _victim(paged)
+    paged.app.faults.append(parse_fault(spec.format(p=provider)))
+    report = paged.refresh()
+    assert report.status == "complete" and report.exit_code == 0, report.incomplete
+    assert paged.sleeps, "the client should have backed off"
+    if "reset=3" in spec:
+        assert max(paged.sleeps) >= 3  # Retry-After honoured
+    if "ratelimit,reset=2" in spec:
+        assert max(paged.sleeps) >= 3  # RateLimit t=2 -> wait t+1
+    assert {r[0] for r in paged.sql("SELECT model_id FROM models WHERE listed = 1")} == paged.catalog.served_ids()
+
+
+@pytest.mark.parametrize("spec", FAILING)
+def test_persistent_faults_end_partial_and_retire_nothing(paged, spec):
+    provider, model_id = _victim(paged)
+    paged.catalog.remove(model_id)  # gone from the Hub, but only the failing listing could prove it
+    paged.app.faults.append(parse_fault(spec.format(p=provider)))
+    for _ in range(3):
+        report = paged.refresh()
+        assert report.status == "partial" and report.exit_code == 3
+        assert any(provider in why for why in report.incomplete), report.incomplete
+    assert paged.one("SELECT listed FROM models WHERE model_id = ?", model_id) == 1
+    assert paged.one("SELECT COUNT(*) FROM runs WHERE status = 'partial'") == 3
+    assert paged.one("SELECT COUNT(*) FROM catalog_changes WHERE change = 'removed'") == 0
+    _integrity_ok(paged)
+
+
+def test_malformed_items_are_rejected_with_reasons_and_the_run_goes_on(paged):
+    paged.app.faults.append(parse_fault("malformed:count=3,times=1"))
+    report = paged.refresh()
+    reasons = sorted(r[0] for r in paged.sql("SELECT reason FROM rejects"))
+    assert len(reasons) == 3 and any("without an id" in r for r in reasons)
+    assert any("inferenceProviderMapping" in r for r in reasons) and any("downloads" in r or "tags" in r for r in reasons)
+    # An item without an id could be any model: absences are unprovable, so the run says partial and retires nothing.
+    assert report.status == "partial" and report.counts.models_removed == 0
+    assert all(payload for (payload,) in paged.sql("SELECT payload FROM rejects"))
+
+
+def test_latency_beyond_the_timeout_fails_that_listing_only(harness):
+    h = harness(models=300)
+    provider, _ = _victim(h)
+    url, stop = start_in_thread(h.app)
+    try:
+        hub = dataclasses.replace(h.config.hub, endpoint=url, router=url, timeout_s=0.5, max_retries=1)
+        config = dataclasses.replace(h.config, hub=hub)
+        h.app.faults.append(parse_fault(f"slow:ms=3000,times=0,provider={provider}"))
+        report = run_once(config, clock=h.clock, sleep=h.sleeps.append, token=TOKEN)
+    finally:
+        stop()
+    assert report.status == "partial" and report.exit_code == 3
+    errors = [l.error for l in report.listings if l.error]
+    assert errors and all("timeout" in e for e in errors)
+    assert report.counts.models_seen > 0.5 * len(h.catalog.served_ids())
+
+
+def _integrity_ok(h) -> None:
+    if h.db is not None:
+        with sqlite3.connect(h.db) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    for table, key in (("model_versions", "model_id"), ("model_providers", "model_id, provider")):
+        assert h.sql(f"SELECT {key} FROM {table} WHERE valid_to IS NULL GROUP BY {key} HAVING COUNT(*) > 1") == []
