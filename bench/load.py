@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import os
 import sqlite3
 import tempfile
 import time
@@ -48,18 +47,18 @@ def floor(url: str, partitions: list[str], db: Path) -> tuple[float, int]:
 
 
 @contextlib.contextmanager
-def bench_db(tmp: str) -> Iterator[str]:
-    """A fresh SQLite file, or a scratch database on the server of $HFSNAP_BENCH_DB_URL."""
+def bench_db(db: Path) -> Iterator[str]:
+    """The SQLite file `db`, or a scratch database on the server of $HFSNAP_BENCH_DB_URL."""
     server = os.environ.get("HFSNAP_BENCH_DB_URL")
     if not server:
-        yield f"sqlite:///{Path(tmp) / 'load.db'}"
+        yield f"sqlite:///{db}"
         return
     from sqlalchemy import create_engine, text
 
     from etl.db import parse_url
 
     url = parse_url(server)
-    name = f"hfsnap_bench_{os.getpid()}"
+    name = f"hfsnap_bench_{os.getpid()}_{db.stem}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -74,10 +73,10 @@ def bench_db(tmp: str) -> Iterator[str]:
 def main() -> None:
     """Interleave hfsnap and floor runs (REPEAT each) and compare the best of each: noise only ever adds time."""
     firsts, reruns, floors = [], [], []
-    with fake_hub(MODELS) as url, tempfile.TemporaryDirectory() as tmp:
+    with fake_hub(MODELS) as url, tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as dbs:
         for i in range(REPEAT):
             db = Path(tmp) / f"load{i}.db"
-            config = bench_config(url, db)
+            config = bench_config(url, db).with_db(dbs.enter_context(bench_db(db)))
             t0 = time.perf_counter()
             first = run_once(config, token="hf_bench")
             firsts.append(time.perf_counter() - t0)
@@ -93,7 +92,8 @@ def main() -> None:
         ("first refresh", f"{min(firsts):.2f}s", f"{f:.2f}s", f"{min(firsts) / f:.2f}x", "2.5x", first.status, first.counts.models_seen),
         ("unchanged re-run", f"{min(reruns):.2f}s", f"{f:.2f}s", f"{min(reruns) / f:.2f}x", "1.0x", second.status, scd2),
     ]
-    print(f"load: {MODELS} models in the hub, {n} provider-served, {len(partitions)} provider partitions, no latency; "
+    backend = "postgresql" if os.environ.get("HFSNAP_BENCH_DB_URL") else "sqlite"
+    print(f"load: {MODELS} models in the hub, {n} provider-served, {len(partitions)} provider partitions, no latency, into {backend}; "
           f"best of {REPEAT} interleaved runs each (all: first {_fmt(firsts)}, re-run {_fmt(reruns)}, floor {_fmt(floors)})")
     print(table(rows, ("run", "hfsnap", "floor", "ratio", "target", "status", "models seen / SCD2 rows")))
     print("re-run rows written per table:", second.counts.rows_written)

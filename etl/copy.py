@@ -7,20 +7,18 @@ are, so PostgreSQL's sequences are moved past them afterwards. Both databases ho
 
 from __future__ import annotations
 
-import logging
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Callable
 
 from sqlalchemy import Connection, Engine, Table, select, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from .db import current, describe, head, make_engine, one_line, parse_url, reset_sequence, upgrade
+from .db import bulk_insert, current, describe, head, make_engine, one_line, parse_url, read_snapshot, reset_sequence, upgrade
 from .errors import LoadError, UsageError
 from .lock import refresh_lock
 from .schema import metadata
 
-log = logging.getLogger("hfsnap.copy")
 BATCH = 5000
 
 
@@ -70,25 +68,17 @@ def _check_source(source: Engine, url: str) -> None:
 def _copy_all(source: Engine, target: Engine, batch: int, progress: Callable[[str, int], None]) -> dict[str, int]:
     copied: dict[str, int] = {}
     with source.connect() as src, target.begin() as dst:
-        _snapshot(src)
+        read_snapshot(src)
         _refuse_non_empty(dst)
         for table in metadata.sorted_tables:  # parents before children (runs before run_sources)
             try:
                 copied[table.name] = _copy_table(src, dst, table, batch)
                 reset_sequence(dst, table)
-            except SQLAlchemyError as exc:
-                raise LoadError(f"copying table {table.name} failed, the target is left empty: "
-                                f"{one_line(exc.orig or exc)[:500]}") from None
+            except (SQLAlchemyError, target.dialect.loaded_dbapi.Error) as exc:  # COPY raises the driver's own errors
+                cause = getattr(exc, "orig", None) or exc
+                raise LoadError(f"copying table {table.name} failed, the target is left empty: {one_line(cause)[:500]}") from None
             progress(table.name, copied[table.name])
     return copied
-
-
-def _snapshot(src: Connection) -> None:
-    """Read every table as of one moment, even if `hfsnap health` appends meanwhile (refreshes are locked out)."""
-    if src.dialect.name == "postgresql":
-        src.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
-    elif src.dialect.name == "sqlite":
-        src.exec_driver_sql("BEGIN")  # the driver would not start a read transaction by itself
 
 
 def _refuse_non_empty(dst: Connection) -> None:
@@ -101,23 +91,8 @@ def _refuse_non_empty(dst: Connection) -> None:
 def _copy_table(src: Connection, dst: Connection, table: Table, batch: int) -> int:
     query = select(table).order_by(*table.primary_key.columns)
     rows = src.execute(query, execution_options={"yield_per": batch})  # per statement: Connection.execution_options() would stick
-    write = _copy_rows if dst.dialect.name == "postgresql" and dst.dialect.driver == "psycopg" else _insert_rows
     total = 0
     for part in rows.partitions():
-        write(dst, table, part)
+        bulk_insert(dst, table, part)
         total += len(part)
     return total
-
-
-def _insert_rows(dst: Connection, table: Table, part: Sequence[Any]) -> None:
-    dst.execute(table.insert(), [row._asdict() for row in part])
-
-
-def _copy_rows(dst: Connection, table: Table, part: Sequence[Any]) -> None:
-    """PostgreSQL's COPY through psycopg 3: several times faster than batched INSERTs."""
-    quote = dst.dialect.identifier_preparer.quote
-    columns = ", ".join(quote(c.name) for c in table.columns)
-    cursor = dst.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f"COPY {quote(table.name)} ({columns}) FROM STDIN") as copy:
-        for row in part:
-            copy.write_row(tuple(row))

@@ -1,13 +1,15 @@
 """Engines, SQLite pragmas and Alembic migrations, for SQLite and PostgreSQL alike.
 
-Where the two dialects differ outside SQL text: here (engines, errors, the migration lock, sequences),
-`lock.py` (flock or advisory lock) and `views.py` (JSON functions). The loader's SQL is portable.
+Where SQLite and PostgreSQL differ, the difference is here (engines, URLs, errors, the migration lock,
+sequences, snapshots, bulk inserts), in `views.py` (JSON functions in view SQL) or in `lock.py` (flock or
+advisory lock); every other module's SQL is portable.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any, Sequence
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import URL, make_url
@@ -62,7 +64,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA temp_store=FILE")  # staging a million models must not live in RAM
-    cur.execute("PRAGMA cache_size=-65536")
+    cur.execute("PRAGMA cache_size=-16384")  # 16 MB: the merge is set-wise SQL; RSS stays bounded at any size
     cur.close()
 
 
@@ -122,3 +124,43 @@ def reset_sequence(conn: Connection, table: Table) -> None:
                 text("SELECT setval(pg_get_serial_sequence(:t, :c), :v, :called)"),
                 {"t": table.name, "c": column.name, "v": top or 1, "called": top is not None},
             )
+
+
+def read_snapshot(conn: Connection) -> None:
+    """Make the reads of this (fresh) connection's transaction see one moment of the database."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+    elif conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN")  # pysqlite starts no transaction for reads by itself
+
+
+def bulk_insert(conn: Connection, table: Table, rows: Sequence[Any]) -> None:
+    """Rows (tuples in `table`'s column order): COPY on PostgreSQL with psycopg 3, batched INSERTs elsewhere."""
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        copy_rows(conn, table.name, rows, [c.name for c in table.columns])
+        return
+    names = [c.name for c in table.columns]
+    conn.execute(table.insert(), [dict(zip(names, row)) for row in rows])
+
+
+def copy_rows(conn: Connection, table: str, rows: Sequence[Any], columns: Sequence[str] | None = None) -> None:
+    """PostgreSQL's COPY FROM STDIN through psycopg 3, in the connection's transaction: the fastest way in."""
+    quote = conn.dialect.identifier_preparer.quote
+    names = f" ({', '.join(quote(c) for c in columns)})" if columns else ""
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY {quote(table)}{names} FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(tuple(row))
+
+
+def prepare_merge(conn: Connection, staged: Sequence[str]) -> None:
+    """PostgreSQL: statistics for the freshly filled staging tables and room to hash them.
+
+    Temporary tables are never auto-analyzed; without statistics (and with the default 4 MB work_mem) the
+    planner runs `x NOT IN (SELECT ... FROM stage_...)` as a nested scan, O(n^2): hours at 100k models.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    conn.exec_driver_sql("SET LOCAL work_mem = '128MB'")  # this transaction only
+    for table in staged:
+        conn.exec_driver_sql(f"ANALYZE {table}")

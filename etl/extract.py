@@ -25,6 +25,7 @@ EXPAND = (
 )
 PRIMARY_SORT = "createdAt"  # never changes, so the keyset cursor neither skips nor repeats
 SUMMARY_LIMIT = 10_000  # per listing: enough to plan a split of any capped listing
+ID_LIMIT = 50_000  # per listing: distinct ids tracked exactly; a listing this long is no cap candidate
 MAX_DEPTH = 6
 NO_PROGRESS_PAGES = 3
 
@@ -189,7 +190,7 @@ class Extractor:
         self.extra_providers = set(extra_providers or ())
         self.last_counts = last_counts or {}
         self.report = ExtractionReport()
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(2, config.hub.concurrency * 2))  # bounded: pages wait, memory does not grow
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=2)  # bounded: parsed pages wait here, memory does not grow
         self._stop = threading.Event()
         self._nodes: dict[int, Node] = {}
 
@@ -392,7 +393,8 @@ class Extractor:
             key = hash(item["id"])
             if key in listing.ids:
                 continue
-            listing.ids.add(key)
+            if len(listing.ids) < ID_LIMIT:
+                listing.ids.add(key)
             new += 1
             listing.items += 1
             if listing.kind == "top":

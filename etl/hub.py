@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 import random
 import re
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import IO, Any, Callable, Iterator
 from urllib.parse import urlsplit
 
 import httpx
+import ijson
 import orjson
 
 from .config import HubConfig
@@ -157,23 +159,35 @@ class HubClient:
         """GET a JSON document with retries; a body that is not JSON (or not `expect`) is retried like a 5xx."""
         return self._request("GET", url, params=params, expect=expect)
 
-    def _request(self, method: str, url: str, params: Any = None, json_body: Any = None, expect: type | None = None) -> Page:
+    def _request(
+        self, method: str, url: str, params: Any = None, json_body: Any = None, expect: type | None = None, sink: IO[bytes] | None = None
+    ) -> Page:
+        """One request with retries. With a `sink`, the body is streamed into it instead of decoded."""
         attempts = self.hub.max_retries + 1
         last: str = ""
         for attempt in range(1, attempts + 1):
             response: httpx.Response | None = None
             try:
                 self.stats.count(retry=attempt > 1)
-                response = self._http.request(method, url, params=params, json=json_body, headers=self._headers_for(url))
-                if response.status_code in RETRY_STATUSES:
-                    last = f"HTTP {response.status_code} from {self._where(response.url)}"
-                elif response.status_code >= 400:
-                    raise HubRejected(f"HTTP {response.status_code} from {self._where(response.url)}: {self._error_text(response)}")
-                else:
-                    body, problem = self._decode(response, expect)
-                    if problem is None:
-                        return Page(str(response.url), body, parse_next(response.headers.get("link")), response.status_code)
-                    last = problem
+                with self._http.stream(method, url, params=params, json=json_body, headers=self._headers_for(url)) as response:
+                    if response.status_code in RETRY_STATUSES:
+                        last = f"HTTP {response.status_code} from {self._where(response.url)}"
+                    elif response.status_code >= 400:
+                        response.read()
+                        raise HubRejected(f"HTTP {response.status_code} from {self._where(response.url)}: {self._error_text(response)}")
+                    elif sink is not None:
+                        sink.seek(0)
+                        sink.truncate()
+                        for chunk in response.iter_bytes(1 << 16):
+                            sink.write(chunk)
+                        sink.seek(0)
+                        return Page(str(response.url), None, parse_next(response.headers.get("link")), response.status_code)
+                    else:
+                        response.read()
+                        body, problem = self._decode(response, expect)
+                        if problem is None:
+                            return Page(str(response.url), body, parse_next(response.headers.get("link")), response.status_code)
+                        last = problem
             except httpx.TimeoutException:
                 last = f"timeout after {self.hub.timeout_s:g}s from {self._where(url)}"
             except httpx.TransportError as exc:
@@ -232,13 +246,22 @@ class HubClient:
             seen.add(nxt)
             url = nxt
 
-    def router_models(self) -> list[dict[str, Any]]:
-        """GET {router}/v1/models -> its `data` list."""
-        page = self.get_json(self.hub.router + "/v1/models")
-        data = page.body.get("data") if isinstance(page.body, dict) else None
-        if not isinstance(data, list):
-            raise HubRejected(f"{self.hub.router}/v1/models: expected an object with a 'data' list")
-        return data
+    def router_models(self) -> Iterator[Any]:
+        """GET {router}/v1/models -> its `data` entries, parsed as they are read (the list grows with the catalog)."""
+        url = self.hub.router + "/v1/models"
+        with tempfile.SpooledTemporaryFile(max_size=8 << 20) as body:
+            self._request("GET", url, sink=body)  # type: ignore[arg-type]
+            count = 0
+            try:
+                for entry in ijson.items(body, "data.item", use_float=True):
+                    count += 1
+                    yield entry
+            except ijson.JSONError as exc:
+                raise HubRejected(f"malformed JSON from {self._where(url)} after {count} entries: {exc}") from None
+            if count == 0:
+                body.seek(0)
+                if b'"data"' not in body.read(1 << 16):
+                    raise HubRejected(f"{self._where(url)}: expected an object with a 'data' list")
 
     def chat_probe(self, model: str, provider: str, timeout_s: float) -> httpx.Response:
         """One billed, one-token chat completion through the router; no retries (the outcome is the datum)."""

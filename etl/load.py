@@ -9,6 +9,7 @@ import orjson
 from sqlalchemy import Connection, text
 
 from .config import HistoryConfig
+from .db import copy_rows, prepare_merge
 from .transform import ModelRow, Offer, Seen, fingerprint_key
 
 MAX_REJECTS = 10_000  # per run; beyond that they are only counted
@@ -71,6 +72,7 @@ class Loader:
         self.rejects = 0
         self.anonymous_rejects = 0  # catalog items without an id: they could be any model, so nothing is proven absent
         self._mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        self._offers: list[tuple[Any, ...]] = []
 
     # ---- staging --------------------------------------------------------------------------------
 
@@ -78,17 +80,21 @@ class Loader:
         """Multi-row INSERT ... VALUES: one statement per few thousand rows.
 
         One statement is one trip into the database (and one release of the GIL) where executemany makes one per
-        row; while listing threads parse JSON, each of those trips can wait for the GIL.
+        row; while listing threads parse JSON, each of those trips can wait for the GIL. Chunks come in a few
+        fixed sizes (full, then powers of two) because the driver caches each distinct statement together with
+        its last bound values: arbitrary sizes would pin up to 128 big statements in memory.
         """
         if not rows:
             return
         width = len(rows[0])
-        per = max(1, 30_000 // width)  # under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters
-        one = "(" + ", ".join([self._mark] * width) + ")"
-        for i in range(0, len(rows), per):
-            chunk = rows[i : i + per]
-            params = [v for row in chunk for v in row]
-            self.conn.exec_driver_sql(f"INSERT INTO {table} VALUES {', '.join([one] * len(chunk))}", tuple(params))
+        full = 1 << max(0, (30_000 // width).bit_length() - 1)  # under SQLite's 32,766 and PostgreSQL's 65,535 parameters
+        i = 0
+        while i < len(rows):
+            size = full if len(rows) - i >= full else 1 << ((len(rows) - i).bit_length() - 1)
+            chunk = rows[i : i + size]
+            one = "(" + ", ".join([self._mark] * width) + ")"
+            self.conn.exec_driver_sql(f"INSERT INTO {table} VALUES {', '.join([one] * size)}", tuple(v for row in chunk for v in row))
+            i += size
 
     def create_staging(self) -> None:
         for table in _STAGE_TABLES:
@@ -134,14 +140,34 @@ class Loader:
         if ids:
             self.conn.exec_driver_sql(f"UPDATE stage_seen SET in_catalog = 1 WHERE model_id = {self._mark}", ids)
 
-    def stage_offers(self, offers: dict[str, tuple[Offer, ...]]) -> None:
-        rows = [
+    def stage_offers(self, model_id: str, offers: Sequence[Offer]) -> None:
+        """One router entry's offers (buffered; flushed with flush_offers)."""
+        self._offers.extend(
             (model_id, o.provider, o.status, o.context_length, o.price_input, o.price_output, o.supports_tools,
              o.supports_structured_output, o.is_model_author)
-            for model_id, entries in offers.items()
-            for o in entries
-        ]
-        self._insert("stage_offers", rows)
+            for o in offers
+        )
+        if len(self._offers) >= 5000:
+            self.flush_offers()
+
+    def flush_offers(self) -> None:
+        self._insert("stage_offers", self._offers)
+        self._offers.clear()
+
+    def offers_for(self, model_ids: Sequence[str]) -> dict[str, tuple[Offer, ...]]:
+        """Staged router offers of these models, sorted by provider (what the transformer needs)."""
+        out: dict[str, list[Offer]] = {}
+        for i in range(0, len(model_ids), 500):
+            chunk = model_ids[i : i + 500]
+            rows = self.conn.exec_driver_sql(
+                f"""SELECT model_id, provider, status, context_length, price_input, price_output, supports_tools,
+                    supports_structured_output, is_model_author FROM stage_offers
+                    WHERE model_id IN ({', '.join([self._mark] * len(chunk))}) ORDER BY model_id, provider""",
+                tuple(chunk),
+            )
+            for model_id, *fields in rows:
+                out.setdefault(model_id, []).append(Offer(*fields))
+        return {k: tuple(v) for k, v in out.items()}
 
     def add_reject(self, source: str | None, item: Any, reason: str, in_catalog: bool = True) -> None:
         self.rejects += 1
@@ -163,6 +189,7 @@ class Loader:
     def merge(self, inp: MergeInput) -> MergeCounts:
         """Every SCD2 table, the retirement rules and the per-run facts, in dependency order."""
         self._stage_small(inp)
+        prepare_merge(self.conn, _STAGE_TABLES)
         counts = MergeCounts()
         counts.models_seen = self._scalar("SELECT COUNT(*) FROM stage_seen")
         self._merge_models(inp, counts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import socket
@@ -14,7 +15,6 @@ from typing import Any, Callable
 import httpx
 from sqlalchemy import Engine, text
 
-from . import __name__ as _pkg  # noqa: F401  (keeps the package import explicit)
 from .config import Config
 from .db import make_engine, upgrade
 from .errors import EtlError, HubError, LoadError
@@ -22,7 +22,7 @@ from .extract import ExtractionReport, Extractor, Listing, known_providers
 from .hub import HubClient, redact, resolve_token
 from .load import Loader, MergeCounts, MergeInput
 from .lock import refresh_lock
-from .transform import ModelRow, Offer, RejectItem, Seen, fingerprint, fingerprint_key, parse_offers, to_row
+from .transform import ModelRow, RejectItem, Seen, fingerprint, fingerprint_key, parse_offers, to_row
 
 log = logging.getLogger("hfsnap.pipeline")
 BATCH = 2000
@@ -186,29 +186,31 @@ def _previous_state(engine: Engine) -> tuple[set[str], dict[tuple[str, str, str]
     return seen, counts
 
 
-def _fetch_router(client: HubClient) -> tuple[dict[str, tuple[Offer, ...]], dict[str, bytes], dict[str, Any]]:
-    """Router offers by model id, their digests (part of each model's fingerprint), and the run_sources row."""
+def _stage_router(client: HubClient, loader: Loader) -> tuple[dict[int, bytes], set[str], dict[str, Any]]:
+    """Stream the router's offers into staging; keep only each model's 8-byte digest (its fingerprint's salt)."""
     row: dict[str, Any] = {"source": "router", "partition": "{}", "sort": "", "pages": 0, "items": 0, "complete": 0,
                            "capped": 0, "estimated_total": None, "error": None, "kind": "router", "parent": None,
                            "reached": None, "proven": 0, "shrunk": 0, "requests": 1}
-    offers: dict[str, tuple[Offer, ...]] = {}
-    salts: dict[str, bytes] = {}
+    salts: dict[int, bytes] = {}
+    providers: set[str] = set()
     try:
-        data = client.router_models()
+        for entry in client.router_models():
+            try:
+                model_id, offers = parse_offers(entry)
+            except RejectItem as exc:
+                log.warning("router entry skipped: %s", exc)
+                continue
+            loader.stage_offers(model_id, offers)
+            salts[hash(model_id)] = hashlib.blake2b(repr(offers).encode(), digest_size=8).digest()
+            providers.update(o.provider for o in offers)
     except HubError as exc:
         row["error"] = str(exc)
         log.warning("router: %s", exc)
-        return offers, salts, row
-    for entry in data:
-        try:
-            model_id, entry_offers = parse_offers(entry)
-        except RejectItem as exc:
-            log.warning("router entry skipped: %s", exc)
-            continue
-        offers[model_id] = entry_offers
-        salts[model_id] = repr(entry_offers).encode()
-    row.update(pages=1, items=len(offers), complete=1, proven=1)
-    return offers, salts, row
+        loader.flush_offers()
+        return {}, providers, row
+    loader.flush_offers()
+    row.update(pages=1, items=len(salts), complete=1, proven=1)
+    return salts, providers, row
 
 
 def _extract_and_load(
@@ -221,17 +223,15 @@ def _extract_and_load(
     progress: Callable[[int], None] | None,
 ) -> RunReport:
     seen_providers, last_counts = _previous_state(engine)
-    offers, salts, router_row = _fetch_router(client)
-    router_providers = {o.provider for entries in offers.values() for o in entries}
-    extractor = Extractor(client, config, extra_providers=seen_providers | router_providers, last_counts=last_counts)
     with engine.begin() as conn:
         loader = Loader(conn, run_id, started, config.history)
         loader.create_staging()
-        loader.stage_offers(offers)
-        _stage_all(extractor, loader, offers, salts, progress)
+        salts, router_providers, router_row = _stage_router(client, loader)
+        extractor = Extractor(client, config, extra_providers=seen_providers | router_providers, last_counts=last_counts)
+        _stage_all(extractor, loader, salts, progress)
         report = extractor.report
         _fail_if_nothing_worked(report, router_row)
-        merge_input = _merge_input(config, report, bool(router_row["complete"]), offers)
+        merge_input = _merge_input(config, report, bool(router_row["complete"]), router_providers)
         merge_input.catalog_proven = merge_input.catalog_proven and not loader.anonymous_rejects
         merge_input.run_sources = [router_row, *(_run_source_row(l) for l in report.listings)]
         counts = loader.merge(merge_input)
@@ -270,13 +270,7 @@ def _pause_for_fault_tests() -> None:
         time.sleep(float(seconds))
 
 
-def _stage_all(
-    extractor: Extractor,
-    loader: Loader,
-    offers: dict[str, tuple[Offer, ...]],
-    salts: dict[str, bytes],
-    progress: Callable[[int], None] | None,
-) -> None:
+def _stage_all(extractor: Extractor, loader: Loader, salts: dict[int, bytes], progress: Callable[[int], None] | None) -> None:
     """Dedupe by id across listings; transform only models whose fingerprint moved; stage in batches."""
     known = loader.known_fingerprints()
     seen: set[int] = set()
@@ -286,11 +280,13 @@ def _stage_all(
     total = 0
     for batch in extractor.run():
         in_catalog = batch.listing.kind != "top"
-        fresh: list[dict[str, Any]] = []
+        source = batch.listing.source
+        facts, rows = pending[in_catalog]
+        todo: list[tuple[dict[str, Any], Seen]] = []
         for item in batch.items:
             model_id = item.get("id") if isinstance(item, dict) else None
             if not isinstance(model_id, str) or not model_id:
-                loader.add_reject(batch.listing.source, item, "item without an id", in_catalog)
+                loader.add_reject(source, item, "item without an id", in_catalog)
                 continue
             key = hash(model_id)
             if key in seen:
@@ -299,22 +295,28 @@ def _stage_all(
                     promoted.append(model_id)
                 continue
             seen.add(key)
-            fresh.append(item)
-        facts, rows = pending[in_catalog]
-        for item in fresh:
-            model_id = item["id"]
-            model_offers = offers.get(model_id, ())
             try:
-                fact = fingerprint(item, salts.get(model_id, b""))
-                if fingerprint_key(fact.raw_hash) not in known:
-                    rows.append(to_row(item, model_offers))
+                fact = fingerprint(item, salts.get(key, b""))
             except RejectItem as exc:
-                loader.add_reject(batch.listing.source, item, str(exc), in_catalog)
+                loader.add_reject(source, item, str(exc), in_catalog)
+                continue
+            if fingerprint_key(fact.raw_hash) in known:
+                facts.append(fact)  # unchanged since its last transform: only this run's counters are new
+                if not in_catalog:
+                    top_only.add(model_id)
+            else:
+                todo.append((item, fact))
+        offers = loader.offers_for([item["id"] for item, _ in todo if hash(item["id"]) in salts]) if todo else {}
+        for item, fact in todo:
+            try:
+                rows.append(to_row(item, offers.get(item["id"], ())))
+            except RejectItem as exc:
+                loader.add_reject(source, item, str(exc), in_catalog)
                 continue
             facts.append(fact)
             if not in_catalog:
-                top_only.add(model_id)
-            total += 1
+                top_only.add(fact.model_id)
+        total = len(seen)
         if len(facts) >= BATCH:
             loader.stage(facts, rows, in_catalog)
             facts.clear()
@@ -326,7 +328,7 @@ def _stage_all(
     loader.mark_catalog(promoted)
 
 
-def _merge_input(config: Config, report: ExtractionReport, router_complete: bool, offers: dict[str, tuple[Offer, ...]]) -> MergeInput:
+def _merge_input(config: Config, report: ExtractionReport, router_complete: bool, router_providers: set[str]) -> MergeInput:
     catalog_sources = [s for s in config.sources if s.is_catalog]
     catalog_proven = bool(catalog_sources) and all(report.source_proven(s.name) for s in catalog_sources)
     # Only a source that is nothing but a provider fan-out proves a provider's absences.
@@ -335,7 +337,7 @@ def _merge_input(config: Config, report: ExtractionReport, router_complete: bool
         if not (s.pipeline_tag or s.author or s.search or s.filter):
             proven |= report.proven_providers(s.name)
     known = set(known_providers())
-    ids = report.providers_seen | {o.provider for entries in offers.values() for o in entries}
+    ids = report.providers_seen | router_providers
     ids |= {p for (_, p), node in report.roots.items() if node.primary.items}
     rankings = [(l.source, l.sort, rank, m) for l in report.listings if l.kind == "top" for rank, m in enumerate(l.ranking, 1)]
     return MergeInput(catalog_proven, proven, router_complete, {p: p in known for p in ids}, rankings)

@@ -121,22 +121,14 @@ def _opt_str(item: dict[str, Any], key: str) -> str | None:
     return value
 
 
-def _opt_int(item: dict[str, Any], key: str) -> int | None:
+def _opt_number(item: dict[str, Any], key: str, kind: type = int) -> Any:
+    """A number or None; `kind` (int or float) is what it becomes."""
     value = item.get(key)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise RejectItem(f"{key}: expected a number, got {type(value).__name__}")
-    return int(value)
-
-
-def _opt_float(item: dict[str, Any], key: str) -> float | None:
-    value = item.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise RejectItem(f"{key}: expected a number, got {type(value).__name__}")
-    return float(value)
+    return kind(value)
 
 
 def _tags(item: dict[str, Any]) -> list[str]:
@@ -298,8 +290,8 @@ def fingerprint(item: dict[str, Any], salt: bytes = b"") -> Seen:
     downloads, likes, trending, dl_all = get("downloads"), get("likes"), get("trendingScore"), get("downloadsAllTime")
     # The common case is plain ints; anything else goes through the checking accessors.
     if not (type(downloads) is int and type(likes) is int and type(dl_all) is int and type(trending) in (int, float)):
-        downloads, likes = _opt_int(item, "downloads"), _opt_int(item, "likes")
-        trending, dl_all = _opt_float(item, "trendingScore"), _opt_int(item, "downloadsAllTime")
+        downloads, likes = _opt_number(item, "downloads"), _opt_number(item, "likes")
+        trending, dl_all = _opt_number(item, "trendingScore", float), _opt_number(item, "downloadsAllTime")
     return Seen(item["id"], digest.hexdigest(), downloads, likes, None if trending is None else float(trending), dl_all)
 
 
