@@ -10,6 +10,7 @@ from sqlalchemy import Connection, text
 
 from .config import HistoryConfig
 from .db import copy_rows, prepare_merge
+from .keyset import KeySet
 from .transform import ModelRow, Offer, Seen, fingerprint_key
 
 MAX_REJECTS = 10_000  # per run; beyond that they are only counted
@@ -86,6 +87,8 @@ class Loader:
         """
         if not rows:
             return
+        if self.conn.dialect.name == "postgresql":  # COPY: psycopg would re-parse each long VALUES list in Python
+            return copy_rows(self.conn, table, rows)
         width = len(rows[0])
         full = 1 << max(0, (30_000 // width).bit_length() - 1)  # under SQLite's 32,766 and PostgreSQL's 65,535 parameters
         i = 0
@@ -102,13 +105,12 @@ class Loader:
         for ddl in _STAGE_DDL:
             self.conn.exec_driver_sql(ddl)
 
-    def known_fingerprints(self) -> set[int]:
-        """64-bit prefixes of every stored fingerprint (models with a current version), streamed into a set."""
-        known: set[int] = set()
-        rows = self.conn.exec_driver_sql("SELECT raw_hash FROM models WHERE raw_hash IS NOT NULL", execution_options={"yield_per": 10_000})
-        for (raw_hash,) in rows:
-            known.add(fingerprint_key(raw_hash))
-        return known
+    def known_fingerprints(self) -> KeySet:
+        """64-bit prefixes of every stored fingerprint (models with a current version), compactly."""
+        rows = self.conn.exec_driver_sql(
+            "SELECT raw_hash FROM models WHERE raw_hash IS NOT NULL ORDER BY raw_hash", execution_options={"yield_per": 10_000}
+        )
+        return KeySet(fingerprint_key(raw_hash) for (raw_hash,) in rows)
 
     def stage(self, seen: Sequence[Seen], rows: Sequence[ModelRow], in_catalog: bool) -> None:
         """Observed models (all of them, light) and the full rows of those that had to be transformed."""

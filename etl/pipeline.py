@@ -20,6 +20,7 @@ from .db import make_engine, upgrade
 from .errors import EtlError, HubError, LoadError
 from .extract import ExtractionReport, Extractor, Listing, known_providers
 from .hub import HubClient, redact, resolve_token
+from .keyset import KeySet
 from .load import Loader, MergeCounts, MergeInput
 from .lock import refresh_lock
 from .transform import ModelRow, RejectItem, Seen, fingerprint, fingerprint_key, parse_offers, to_row
@@ -273,7 +274,7 @@ def _pause_for_fault_tests() -> None:
 def _stage_all(extractor: Extractor, loader: Loader, salts: dict[int, bytes], progress: Callable[[int], None] | None) -> None:
     """Dedupe by id across listings; transform only models whose fingerprint moved; stage in batches."""
     known = loader.known_fingerprints()
-    seen: set[int] = set()
+    seen = KeySet()
     top_only: set[str] = set()  # first seen by a `top` source: promoted if a catalog listing shows it too
     pending: dict[bool, tuple[list[Seen], list[ModelRow]]] = {True: ([], []), False: ([], [])}
     promoted: list[str] = []
@@ -289,12 +290,11 @@ def _stage_all(extractor: Extractor, loader: Loader, salts: dict[int, bytes], pr
                 loader.add_reject(source, item, "item without an id", in_catalog)
                 continue
             key = hash(model_id)
-            if key in seen:
+            if not seen.add(key):
                 if in_catalog and model_id in top_only:
                     top_only.discard(model_id)
                     promoted.append(model_id)
                 continue
-            seen.add(key)
             try:
                 fact = fingerprint(item, salts.get(key, b""))
             except RejectItem as exc:

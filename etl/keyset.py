@@ -1,0 +1,53 @@
+"""A compact, exact set of 64-bit keys: 8 bytes a key where a Python set spends about 60 (memory at 1M models)."""
+
+from __future__ import annotations
+
+import heapq
+from array import array
+from bisect import bisect_left
+from typing import Iterable
+
+MASK = (1 << 64) - 1
+
+
+class KeySet:
+    """Sorted array('Q') of settled keys plus a small set of recent ones, merged when it grows."""
+
+    def __init__(self, keys: Iterable[int] = (), merge_at: int = 1 << 16) -> None:
+        """Keys in ascending order cost nothing extra; any other order is sorted once."""
+        self._sorted = array("Q")
+        ordered, last = True, -1
+        for key in keys:
+            key &= MASK
+            ordered = ordered and key >= last
+            last = key
+            self._sorted.append(key)
+        if not ordered:
+            self._sorted = array("Q", sorted(set(self._sorted)))
+        self._recent: set[int] = set()
+        self._merge_at = merge_at
+
+    def __len__(self) -> int:
+        return len(self._sorted) + len(self._recent)
+
+    def __contains__(self, key: int) -> bool:
+        key &= MASK
+        if key in self._recent:
+            return True
+        i = bisect_left(self._sorted, key)
+        return i < len(self._sorted) and self._sorted[i] == key
+
+    def add(self, key: int) -> bool:
+        """Add `key`; False if it was already there."""
+        key &= MASK
+        if key in self:
+            return False
+        self._recent.add(key)
+        if len(self._recent) >= self._merge_at:
+            self._settle()
+        return True
+
+    def _settle(self) -> None:
+        # A streaming merge: the only extra memory is the new array itself.
+        self._sorted = array("Q", heapq.merge(self._sorted, sorted(self._recent)))
+        self._recent.clear()
