@@ -17,7 +17,7 @@ from typing import Iterator
 import httpx
 import orjson
 
-from etl.extract import EXPAND, PRIMARY_SORT
+from etl.extract import Listing
 from etl.pipeline import run_once
 
 from .common import bench_config, fake_hub, table
@@ -26,19 +26,21 @@ MODELS = int(os.environ.get("HFSNAP_BENCH_MODELS", "100000"))
 REPEAT = int(os.environ.get("HFSNAP_BENCH_REPEAT", "2"))
 
 
-def floor(url: str, partitions: list[str], db: Path) -> tuple[float, int]:
-    """The same pages fetched by a bare sequential loop, then one sqlite3 executemany of one row per model."""
+def floor(url: str, listings: list[Listing], db: Path) -> tuple[float, int]:
+    """The same pages hfsnap fetched (every listing's, and the router's list) by a bare sequential loop, then
+    one sqlite3 executemany of one row per model into a single table."""
     t0 = time.perf_counter()
     rows: dict[str, bytes] = {}
     with httpx.Client(timeout=120) as client:
-        for provider in partitions:
+        orjson.loads(client.get(f"{url}/v1/models").content)  # read, like every page; its rows are not the floor's
+        for listing in listings:
             url_: str | None = f"{url}/api/models"
-            params: list | None = [("inference_provider", provider), ("limit", "1000"), ("sort", PRIMARY_SORT)] + [("expand", e) for e in EXPAND]
+            params: list | None = listing.params(1000)
             while url_:
                 r = client.get(url_, params=params)
                 for item in orjson.loads(r.content):
                     rows[item["id"]] = orjson.dumps(item)
-                url_ = r.links.get("next", {}).get("url")
+                url_ = None if listing.top else r.links.get("next", {}).get("url")
                 params = None
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE floor (model_id TEXT PRIMARY KEY, item TEXT)")
@@ -80,8 +82,7 @@ def main() -> None:
             t0 = time.perf_counter()
             first = run_once(config, token="hf_bench")
             firsts.append(time.perf_counter() - t0)
-            partitions = sorted({l.filters["inference_provider"] for l in first.listings if l.kind != "top"})
-            t_floor, n = floor(url, partitions, Path(tmp) / f"floor{i}.db")
+            t_floor, n = floor(url, first.listings, Path(tmp) / f"floor{i}.db")
             floors.append(t_floor)
             t0 = time.perf_counter()
             second = run_once(config, token="hf_bench")
@@ -93,7 +94,9 @@ def main() -> None:
         ("unchanged re-run", f"{min(reruns):.2f}s", f"{f:.2f}s", f"{min(reruns) / f:.2f}x", "1.0x", second.status, scd2),
     ]
     backend = "postgresql" if os.environ.get("HFSNAP_BENCH_DB_URL") else "sqlite"
-    print(f"load: {MODELS} models in the hub, {n} provider-served, {len(partitions)} provider partitions, no latency, into {backend}; "
+    served = first.counts.models_seen
+    print(f"load: {MODELS} models in the hub, {served} provider-served, {len(first.listings)} listings + the router's list "
+          f"({first.requests} requests), no latency, into {backend}; floor rows {n}; "
           f"best of {REPEAT} interleaved runs each (all: first {_fmt(firsts)}, re-run {_fmt(reruns)}, floor {_fmt(floors)})")
     print(table(rows, ("run", "hfsnap", "floor", "ratio", "target", "status", "models seen / SCD2 rows")))
     print("re-run rows written per table:", second.counts.rows_written)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import orjson
 from sqlalchemy import Connection, text
@@ -12,30 +13,37 @@ from .config import HistoryConfig
 from .db import copy_rows, prepare_merge
 from .keyset import KeySet
 from .transform import ModelRow, Offer, Seen, fingerprint_key
+from .writer import Writer
 
 MAX_REJECTS = 10_000  # per run; beyond that they are only counted
+# Staging tables have no keys while they fill: appending to a heap is sequential where a B-tree keyed by model id
+# takes random inserts (twice the time); their unique indexes are built once, sorted, before they are read.
 _STAGE_DDL = (
-    # Every model observed this run, light: its fingerprint, where it was seen, its counters.
+    # Every model observed this run, light: where it was seen, its counters.
     """CREATE TEMPORARY TABLE stage_seen (
-        model_id VARCHAR(255) PRIMARY KEY, raw_hash VARCHAR(40), in_catalog SMALLINT, transformed SMALLINT,
+        model_id VARCHAR(255) NOT NULL, in_catalog SMALLINT,
         downloads BIGINT, likes INTEGER, trending_score FLOAT, downloads_all_time BIGINT)""",
     # Only models whose fingerprint moved (or that are new): the full normalized row.
     """CREATE TEMPORARY TABLE stage_models (
-        model_id VARCHAR(255) PRIMARY KEY, author VARCHAR(255), pipeline_tag VARCHAR(64), library_name VARCHAR(64),
+        model_id VARCHAR(255) NOT NULL, author VARCHAR(255), pipeline_tag VARCHAR(64), library_name VARCHAR(64),
         gated VARCHAR(8), private SMALLINT, created_at VARCHAR(32), last_modified VARCHAR(32), num_parameters BIGINT,
         license VARCHAR(128), tags TEXT, row_hash VARCHAR(40), record TEXT, raw_hash VARCHAR(40))""",
     """CREATE TEMPORARY TABLE stage_mappings (
         model_id VARCHAR(255), provider VARCHAR(64), provider_model_id VARCHAR(255), status VARCHAR(16),
-        task VARCHAR(64), adapter VARCHAR(64), PRIMARY KEY (model_id, provider))""",
+        task VARCHAR(64), adapter VARCHAR(64))""",
     """CREATE TEMPORARY TABLE stage_offers (
         model_id VARCHAR(255), provider VARCHAR(64), status VARCHAR(16), context_length INTEGER, price_input FLOAT,
-        price_output FLOAT, supports_tools SMALLINT, supports_structured_output SMALLINT, is_model_author SMALLINT,
-        PRIMARY KEY (model_id, provider))""",
+        price_output FLOAT, supports_tools SMALLINT, supports_structured_output SMALLINT, is_model_author SMALLINT)""",
     "CREATE TEMPORARY TABLE stage_proven (provider VARCHAR(64) PRIMARY KEY)",
-    "CREATE TEMPORARY TABLE stage_present (model_id VARCHAR(255) PRIMARY KEY)",
     "CREATE TEMPORARY TABLE stage_providers (provider VARCHAR(64) PRIMARY KEY, known SMALLINT)",
 )
-_STAGE_TABLES = ("stage_seen", "stage_models", "stage_mappings", "stage_offers", "stage_proven", "stage_present", "stage_providers")
+_STAGE_KEYS = {  # built by index_staging(); unique, so a model staged twice fails the run instead of doubling it
+    "stage_offers": "model_id, provider",
+    "stage_seen": "model_id",
+    "stage_models": "model_id",
+    "stage_mappings": "model_id, provider",
+}
+_STAGE_TABLES = ("stage_seen", "stage_models", "stage_mappings", "stage_offers", "stage_proven", "stage_providers")
 
 
 @dataclass
@@ -63,10 +71,16 @@ class MergeCounts:
 
 
 class Loader:
-    """Stages one run's rows and merges them into the history tables, inside the caller's transaction."""
+    """Stages one run's rows and merges them into the history tables, inside the caller's transaction.
 
-    def __init__(self, conn: Connection, run_id: int, now: str, history: HistoryConfig) -> None:
+    With a `writer`, every statement runs on the writer's thread: callers build the rows (Python work) and hand
+    them over, and the database works on one batch while they build the next. Without one, statements run inline.
+    """
+
+    def __init__(self, conn: Connection, run_id: int, now: str, history: HistoryConfig, writer: Writer | None = None) -> None:
         self.conn = conn
+        self.writer = writer
+        self.offers_merged = False
         self.run_id = run_id
         self.now = now
         self.history = history
@@ -74,73 +88,81 @@ class Loader:
         self.anonymous_rejects = 0  # catalog items without an id: they could be any model, so nothing is proven absent
         self._mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         self._offers: list[tuple[Any, ...]] = []
+        self._promoted: list[tuple[str]] = []
 
     # ---- staging --------------------------------------------------------------------------------
 
-    def _insert(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Multi-row INSERT ... VALUES: one statement per few thousand rows.
+    def _do(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        """fn(*args) on the writer thread (queued, in order), or now when there is no writer."""
+        if self.writer is not None:
+            return self.writer.submit(fn, *args)
+        done: Future[Any] = Future()
+        done.set_result(fn(*args))
+        return done
 
-        One statement is one trip into the database (and one release of the GIL) where executemany makes one per
-        row; while listing threads parse JSON, each of those trips can wait for the GIL. Chunks come in a few
-        fixed sizes (full, then powers of two) because the driver caches each distinct statement together with
-        its last bound values: arbitrary sizes would pin up to 128 big statements in memory.
+    def _insert_all(self, tables: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
+        for table, rows in tables:
+            self._insert(table, rows)
+
+    def _insert(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Rows into a staging table: COPY on PostgreSQL, one JSON array unpacked by SQLite itself elsewhere.
+
+        Binding thousands of parameters converts each value under the GIL; one JSON text (orjson: a few ms per
+        batch) is unpacked by json_each inside the statement, where sqlite3 has released the GIL, so this work
+        overlaps the transform on the other core. The statement text is fixed per width, so the driver's statement
+        cache holds one per table.
         """
         if not rows:
             return
         if self.conn.dialect.name == "postgresql":  # COPY: psycopg would re-parse each long VALUES list in Python
             return copy_rows(self.conn, table, rows)
-        width = len(rows[0])
-        full = 1 << max(0, (30_000 // width).bit_length() - 1)  # under SQLite's 32,766 and PostgreSQL's 65,535 parameters
-        i = 0
-        while i < len(rows):
-            size = full if len(rows) - i >= full else 1 << ((len(rows) - i).bit_length() - 1)
-            chunk = rows[i : i + size]
-            one = "(" + ", ".join([self._mark] * width) + ")"
-            self.conn.exec_driver_sql(f"INSERT INTO {table} VALUES {', '.join([one] * size)}", tuple(v for row in chunk for v in row))
-            i += size
+        columns = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(rows[0])))
+        self.conn.exec_driver_sql(f"INSERT INTO {table} SELECT {columns} FROM json_each(?)", (orjson.dumps(rows).decode(),))
 
     def create_staging(self) -> None:
+        self._do(self._create_staging).result()
+
+    def _create_staging(self) -> None:
         for table in _STAGE_TABLES:
             self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
         for ddl in _STAGE_DDL:
             self.conn.exec_driver_sql(ddl)
 
-    def known_fingerprints(self) -> KeySet:
-        """64-bit prefixes of every stored fingerprint (models with a current version), compactly."""
+    def _known_fingerprints(self) -> KeySet:
         rows = self.conn.exec_driver_sql(
             "SELECT raw_hash FROM models WHERE raw_hash IS NOT NULL ORDER BY raw_hash", execution_options={"yield_per": 10_000}
         )
         return KeySet(fingerprint_key(raw_hash) for (raw_hash,) in rows)
+
+    def known_fingerprints(self) -> KeySet:
+        """64-bit prefixes of every stored fingerprint (models with a current version), compactly."""
+        return self._do(self._known_fingerprints).result()
 
     def stage(self, seen: Sequence[Seen], rows: Sequence[ModelRow], in_catalog: bool) -> None:
         """Observed models (all of them, light) and the full rows of those that had to be transformed."""
         if not seen:
             return
         flag = int(in_catalog)
-        changed = {r.model_id for r in rows}
-        self._insert(
+        tables = [(
             "stage_seen",
-            [(s.model_id, s.raw_hash, flag, int(s.model_id in changed), s.downloads, s.likes, s.trending_score, s.downloads_all_time) for s in seen],
-        )
-        if not rows:
-            return
-        hashes = {s.model_id: s.raw_hash for s in seen}
-        self._insert(
-            "stage_models",
-            [
-                (r.model_id, r.author, r.pipeline_tag, r.library_name, r.gated, r.private, r.created_at, r.last_modified,
-                 r.num_parameters, r.license, r.tags, r.row_hash, r.record, hashes[r.model_id])
-                for r in rows
-            ],
-        )
-        mappings = [(r.model_id, m.provider, m.provider_model_id, m.status, m.task, m.adapter) for r in rows for m in r.mappings]
-        self._insert("stage_mappings", mappings)
+            [(s.model_id, flag, s.downloads, s.likes, s.trending_score, s.downloads_all_time) for s in seen],
+        )]
+        if rows:
+            hashes = {s.model_id: s.raw_hash for s in seen}
+            tables.append((
+                "stage_models",
+                [
+                    (r.model_id, r.author, r.pipeline_tag, r.library_name, r.gated, r.private, r.created_at, r.last_modified,
+                     r.num_parameters, r.license, r.tags, r.row_hash, r.record, hashes[r.model_id])
+                    for r in rows
+                ],
+            ))
+            tables.append(("stage_mappings", [(r.model_id, m.provider, m.provider_model_id, m.status, m.task, m.adapter) for r in rows for m in r.mappings]))
+        self._do(self._insert_all, tables)
 
     def mark_catalog(self, model_ids: Iterable[str]) -> None:
         """Models first seen by a `top` source and then by a catalog source."""
-        ids = [(m,) for m in model_ids]
-        if ids:
-            self.conn.exec_driver_sql(f"UPDATE stage_seen SET in_catalog = 1 WHERE model_id = {self._mark}", ids)
+        self._promoted.extend((m,) for m in model_ids)  # applied by the merge, once stage_seen has its index
 
     def stage_offers(self, model_id: str, offers: Sequence[Offer]) -> None:
         """One router entry's offers (buffered; flushed with flush_offers)."""
@@ -153,11 +175,14 @@ class Loader:
             self.flush_offers()
 
     def flush_offers(self) -> None:
-        self._insert("stage_offers", self._offers)
-        self._offers.clear()
+        rows, self._offers = self._offers, []
+        self._do(self._insert, "stage_offers", rows)
 
-    def offers_for(self, model_ids: Sequence[str]) -> dict[str, tuple[Offer, ...]]:
-        """Staged router offers of these models, sorted by provider (what the transformer needs)."""
+    def offers_for(self, model_ids: Sequence[str]) -> Future[dict[str, tuple[Offer, ...]]]:
+        """Staged router offers of these models, sorted by provider (what the transformer needs), when ready."""
+        return self._do(self._offers_for, list(model_ids))
+
+    def _offers_for(self, model_ids: Sequence[str]) -> dict[str, tuple[Offer, ...]]:
         out: dict[str, list[Offer]] = {}
         for i in range(0, len(model_ids), 500):
             chunk = model_ids[i : i + 500]
@@ -181,15 +206,38 @@ class Loader:
             payload = orjson.dumps(item, option=orjson.OPT_NON_STR_KEYS).decode()[:20_000]
         except TypeError:
             payload = repr(item)[:20_000]
-        self.conn.execute(
+        self._do(
+            self.conn.execute,
             text("INSERT INTO rejects (run_id, source, model_id, reason, payload) VALUES (:r, :s, :m, :why, :p)"),
             {"r": self.run_id, "s": source, "m": model_id, "why": reason[:1000], "p": payload},
         )
 
     # ---- merging --------------------------------------------------------------------------------
 
+    def _index_staging(self, *tables: str) -> None:
+        for table in tables:
+            self.conn.exec_driver_sql(f"CREATE UNIQUE INDEX {table}_key ON {table} ({_STAGE_KEYS[table]})")
+
+    def merge_offers(self, router_complete: bool) -> None:
+        """The router's offers need nothing from the listings: merged (queued) as soon as they are staged."""
+        self.offers_merged = True
+        self._do(self._merge_offers_now, router_complete)
+
+    def _merge_offers_now(self, router_complete: bool) -> None:
+        self._index_staging("stage_offers")
+        prepare_merge(self.conn, ("stage_offers",))
+        self._merge_offers(router_complete)
+
     def merge(self, inp: MergeInput) -> MergeCounts:
         """Every SCD2 table, the retirement rules and the per-run facts, in dependency order."""
+        return self._do(self._merge, inp).result()
+
+    def _merge(self, inp: MergeInput) -> MergeCounts:
+        if not self.offers_merged:
+            self._index_staging("stage_offers")
+        self._index_staging("stage_seen", "stage_models", "stage_mappings")
+        if self._promoted:
+            self.conn.exec_driver_sql(f"UPDATE stage_seen SET in_catalog = 1 WHERE model_id = {self._mark}", self._promoted)
         self._stage_small(inp)
         prepare_merge(self.conn, _STAGE_TABLES)
         counts = MergeCounts()
@@ -199,7 +247,8 @@ class Loader:
         self._merge_gating()
         self._merge_mappings(inp)
         self._merge_membership(inp, counts)
-        self._merge_offers(inp)
+        if not self.offers_merged:
+            self._merge_offers(inp.router_complete)
         self._write_facts(inp)
         counts.rows_written = self._rows_written()
         return counts
@@ -263,31 +312,28 @@ class Loader:
 
     def _merge_membership(self, inp: MergeInput, counts: MergeCounts) -> None:
         """Catalog scope: open for models a catalog source returned; retire only after proven misses."""
-        counts.models_restored = self._scalar(
-            """SELECT COUNT(*) FROM stage_seen s WHERE s.in_catalog = 1
-               AND NOT EXISTS (SELECT 1 FROM catalog_membership c WHERE c.model_id = s.model_id AND c.valid_to IS NULL)
-               AND EXISTS (SELECT 1 FROM catalog_membership c WHERE c.model_id = s.model_id)"""
-        )
         opened = self._x(
             """INSERT INTO catalog_membership (model_id, valid_from, valid_to, run_from, run_to)
                SELECT s.model_id, :now, NULL, :run, NULL FROM stage_seen s WHERE s.in_catalog = 1
                AND NOT EXISTS (SELECT 1 FROM catalog_membership c WHERE c.model_id = s.model_id AND c.valid_to IS NULL)"""
         )
+        # Restored: opened now, with an earlier (closed) row. Only this run's rows are read, not every model seen.
+        counts.models_restored = self._scalar(
+            """SELECT COUNT(*) FROM catalog_membership c WHERE c.run_from = :run AND c.valid_to IS NULL
+               AND EXISTS (SELECT 1 FROM catalog_membership p WHERE p.model_id = c.model_id AND p.valid_to IS NOT NULL)"""
+        ) if opened else 0
         counts.models_added = opened - counts.models_restored
-        # Seen by any source while still served (a current mapping): present, even if no catalog listing showed it.
-        self._x(
-            """INSERT INTO stage_present SELECT s.model_id FROM stage_seen s WHERE s.in_catalog = 1 OR EXISTS
-               (SELECT 1 FROM model_providers p WHERE p.model_id = s.model_id AND p.valid_to IS NULL)"""
-        )
-        present = "(SELECT model_id FROM stage_present)"
-        self._x(f"UPDATE models SET misses = 0 WHERE listed = 1 AND misses > 0 AND model_id IN {present}")
+        # Present: seen by a catalog listing, or by any source while still served (a current mapping).
+        present = """EXISTS (SELECT 1 FROM stage_seen s WHERE s.model_id = models.model_id AND (s.in_catalog = 1
+                     OR EXISTS (SELECT 1 FROM model_providers p WHERE p.model_id = s.model_id AND p.valid_to IS NULL)))"""
+        self._x(f"UPDATE models SET misses = 0 WHERE listed = 1 AND misses > 0 AND {present}")
         if not inp.catalog_proven:
             return  # unobserved is not removed: no miss is counted in a run that could not prove absence
         self._x(
-            f"""UPDATE models SET misses = misses + 1 WHERE listed = 1 AND model_id NOT IN {present}
+            f"""UPDATE models SET misses = misses + 1 WHERE listed = 1 AND NOT {present}
                AND model_id NOT IN (SELECT model_id FROM rejects WHERE run_id = :run AND model_id IS NOT NULL)"""
         )
-        retire = "SELECT model_id FROM models WHERE listed = 1 AND misses >= :n"
+        retire = "SELECT model_id FROM models WHERE listed = 1 AND misses > 0 AND misses >= :n"
         n = self.history.retire_after_misses
         counts.models_removed = self._x(
             f"UPDATE catalog_membership SET valid_to = :now, run_to = :run WHERE valid_to IS NULL AND model_id IN ({retire})", n=n
@@ -298,7 +344,7 @@ class Loader:
         for table in ("model_versions", "gating_history"):
             self._x(f"UPDATE {table} SET valid_to = :now, run_to = :run WHERE valid_to IS NULL AND model_id IN ({gone})", n=n)
         self._x(f"UPDATE models SET raw_hash = NULL WHERE model_id IN ({gone})", n=n)
-        self._x("UPDATE models SET listed = 0 WHERE listed = 1 AND misses >= :n", n=n)
+        self._x("UPDATE models SET listed = 0 WHERE listed = 1 AND misses > 0 AND misses >= :n", n=n)
 
     def _merge_mappings(self, inp: MergeInput) -> None:
         """Per (model, provider): new rows on change; a miss when the model was seen without it, or its provider proven."""
@@ -320,13 +366,14 @@ class Loader:
         )
         # Which current mappings the model's newest item lists: an unchanged (same fingerprint) model keeps them.
         self._x(
-            """UPDATE model_providers SET in_item = CASE WHEN EXISTS (SELECT 1 FROM stage_mappings s
-                   WHERE s.model_id = model_providers.model_id AND s.provider = model_providers.provider) THEN 1 ELSE 0 END
-               WHERE valid_to IS NULL AND model_id IN (SELECT model_id FROM stage_models)"""
+            """UPDATE model_providers SET in_item = 1 - in_item
+               WHERE valid_to IS NULL AND model_id IN (SELECT model_id FROM stage_models)
+               AND in_item <> CASE WHEN EXISTS (SELECT 1 FROM stage_mappings s
+                   WHERE s.model_id = model_providers.model_id AND s.provider = model_providers.provider) THEN 1 ELSE 0 END"""
         )
         self._x(
             """UPDATE model_providers SET misses = 0 WHERE valid_to IS NULL AND misses > 0 AND in_item = 1
-               AND model_id IN (SELECT model_id FROM stage_seen)"""
+               AND EXISTS (SELECT 1 FROM stage_seen s WHERE s.model_id = model_providers.model_id)"""
         )
         # A miss: seen without it, or unseen while its provider's partition was proven complete.
         self._x(
@@ -337,11 +384,11 @@ class Loader:
                AND model_id NOT IN (SELECT model_id FROM rejects WHERE run_id = :run AND model_id IS NOT NULL)"""
         )
         self._x(
-            "UPDATE model_providers SET valid_to = :now, run_to = :run WHERE valid_to IS NULL AND misses >= :n",
+            "UPDATE model_providers SET valid_to = :now, run_to = :run WHERE valid_to IS NULL AND misses > 0 AND misses >= :n",
             n=self.history.retire_after_misses,
         )
 
-    def _merge_offers(self, inp: MergeInput) -> None:
+    def _merge_offers(self, router_complete: bool) -> None:
         """Router prices and capabilities per (model, provider)."""
         self._x(
             """UPDATE provider_offers SET valid_to = :now, run_to = :run
@@ -367,14 +414,14 @@ class Loader:
             """UPDATE provider_offers SET misses = 0 WHERE valid_to IS NULL AND misses > 0 AND EXISTS
                (SELECT 1 FROM stage_offers s WHERE s.model_id = provider_offers.model_id AND s.provider = provider_offers.provider)"""
         )
-        if not inp.router_complete:
+        if not router_complete:
             return
         self._x(
             """UPDATE provider_offers SET misses = misses + 1 WHERE valid_to IS NULL AND NOT EXISTS
                (SELECT 1 FROM stage_offers s WHERE s.model_id = provider_offers.model_id AND s.provider = provider_offers.provider)"""
         )
         self._x(
-            "UPDATE provider_offers SET valid_to = :now, run_to = :run WHERE valid_to IS NULL AND misses >= :n",
+            "UPDATE provider_offers SET valid_to = :now, run_to = :run WHERE valid_to IS NULL AND misses > 0 AND misses >= :n",
             n=self.history.retire_after_misses,
         )
 

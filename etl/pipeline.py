@@ -8,6 +8,7 @@ import os
 import socket
 import sys
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
@@ -23,7 +24,8 @@ from .hub import HubClient, redact, resolve_token
 from .keyset import KeySet
 from .load import Loader, MergeCounts, MergeInput
 from .lock import refresh_lock
-from .transform import ModelRow, RejectItem, Seen, fingerprint, fingerprint_key, parse_offers, to_row
+from .transform import ModelRow, Offer, RejectItem, Seen, fingerprint, fingerprint_key, parse_offers, to_row
+from .writer import Writer
 
 log = logging.getLogger("hfsnap.pipeline")
 BATCH = 2000
@@ -211,6 +213,7 @@ def _stage_router(client: HubClient, loader: Loader) -> tuple[dict[int, bytes], 
         return {}, providers, row
     loader.flush_offers()
     row.update(pages=1, items=len(salts), complete=1, proven=1)
+    loader.merge_offers(router_complete=True)
     return salts, providers, row
 
 
@@ -225,17 +228,23 @@ def _extract_and_load(
 ) -> RunReport:
     seen_providers, last_counts = _previous_state(engine)
     with engine.begin() as conn:
-        loader = Loader(conn, run_id, started, config.history)
-        loader.create_staging()
-        salts, router_providers, router_row = _stage_router(client, loader)
-        extractor = Extractor(client, config, extra_providers=seen_providers | router_providers, last_counts=last_counts)
-        _stage_all(extractor, loader, salts, progress)
-        report = extractor.report
-        _fail_if_nothing_worked(report, router_row)
-        merge_input = _merge_input(config, report, bool(router_row["complete"]), router_providers)
-        merge_input.catalog_proven = merge_input.catalog_proven and not loader.anonymous_rejects
-        merge_input.run_sources = [router_row, *(_run_source_row(l) for l in report.listings)]
-        counts = loader.merge(merge_input)
+        writer = Writer()
+        try:
+            loader = Loader(conn, run_id, started, config.history, writer)
+            loader.create_staging()
+            salts, router_providers, router_row = _stage_router(client, loader)
+            extractor = Extractor(client, config, extra_providers=seen_providers | router_providers, last_counts=last_counts)
+            _stage_all(extractor, loader, salts, progress)
+            report = extractor.report
+            _fail_if_nothing_worked(report, router_row)
+            merge_input = _merge_input(config, report, bool(router_row["complete"]), router_providers)
+            merge_input.catalog_proven = merge_input.catalog_proven and not loader.anonymous_rejects
+            merge_input.run_sources = [router_row, *(_run_source_row(l) for l in report.listings)]
+            counts = loader.merge(merge_input)
+            writer.close()
+        except BaseException:
+            writer.close(cancel=True)  # before the transaction rolls back: the connection is in one thread at a time
+            raise
         finished = clock.iso(after=started)
         incomplete = report.incomplete + ([f"router: {router_row['error']}"] if router_row["error"] else [])
         if loader.anonymous_rejects:
@@ -272,17 +281,21 @@ def _pause_for_fault_tests() -> None:
 
 
 def _stage_all(extractor: Extractor, loader: Loader, salts: dict[int, bytes], progress: Callable[[int], None] | None) -> None:
-    """Dedupe by id across listings; transform only models whose fingerprint moved; stage in batches."""
+    """Dedupe by id across listings; transform only models whose fingerprint moved; stage in batches.
+
+    Two steps a page, one page apart: a page is fingerprinted and its router offers are looked up (on the writer
+    thread) while the previous page, whose offers have arrived by then, is transformed and handed to the writer.
+    """
     known = loader.known_fingerprints()
     seen = KeySet()
     top_only: set[str] = set()  # first seen by a `top` source: promoted if a catalog listing shows it too
     pending: dict[bool, tuple[list[Seen], list[ModelRow]]] = {True: ([], []), False: ([], [])}
     promoted: list[str] = []
-    total = 0
+    waiting: _ToTransform | None = None
     for batch in extractor.run():
         in_catalog = batch.listing.kind != "top"
         source = batch.listing.source
-        facts, rows = pending[in_catalog]
+        facts = pending[in_catalog][0]
         todo: list[tuple[dict[str, Any], Seen]] = []
         for item in batch.items:
             model_id = item.get("id") if isinstance(item, dict) else None
@@ -295,6 +308,8 @@ def _stage_all(extractor: Extractor, loader: Loader, salts: dict[int, bytes], pr
                     top_only.discard(model_id)
                     promoted.append(model_id)
                 continue
+            if not in_catalog:
+                top_only.add(model_id)
             try:
                 fact = fingerprint(item, salts.get(key, b""))
             except RejectItem as exc:
@@ -302,30 +317,45 @@ def _stage_all(extractor: Extractor, loader: Loader, salts: dict[int, bytes], pr
                 continue
             if fingerprint_key(fact.raw_hash) in known:
                 facts.append(fact)  # unchanged since its last transform: only this run's counters are new
-                if not in_catalog:
-                    top_only.add(model_id)
             else:
                 todo.append((item, fact))
-        offers = loader.offers_for([item["id"] for item, _ in todo if hash(item["id"]) in salts]) if todo else {}
-        for item, fact in todo:
-            try:
-                rows.append(to_row(item, offers.get(item["id"], ())))
-            except RejectItem as exc:
-                loader.add_reject(source, item, str(exc), in_catalog)
-                continue
-            facts.append(fact)
-            if not in_catalog:
-                top_only.add(fact.model_id)
-        total = len(seen)
-        if len(facts) >= BATCH:
-            loader.stage(facts, rows, in_catalog)
-            facts.clear()
-            rows.clear()
+        served = [item["id"] for item, _ in todo if hash(item["id"]) in salts]
+        if waiting is not None:
+            _transform(waiting, loader, pending)
+        waiting = _ToTransform(todo, loader.offers_for(served) if served else None, source, in_catalog) if todo else None
+        for flag, (facts_, rows_) in pending.items():
+            if len(facts_) >= BATCH:
+                loader.stage(facts_, rows_, flag)
+                pending[flag] = ([], [])
         if progress:
-            progress(total)
+            progress(len(seen))
+    if waiting is not None:
+        _transform(waiting, loader, pending)
     for flag, (facts, rows) in pending.items():
         loader.stage(facts, rows, flag)
     loader.mark_catalog(promoted)
+
+
+@dataclass
+class _ToTransform:
+    """A page's items whose fingerprint moved, waiting for their router offers."""
+
+    todo: list[tuple[dict[str, Any], Seen]]
+    offers: Future[dict[str, tuple[Offer, ...]]] | None
+    source: str
+    in_catalog: bool
+
+
+def _transform(page: _ToTransform, loader: Loader, pending: dict[bool, tuple[list[Seen], list[ModelRow]]]) -> None:
+    offers = page.offers.result() if page.offers is not None else {}
+    facts, rows = pending[page.in_catalog]
+    for item, fact in page.todo:
+        try:
+            rows.append(to_row(item, offers.get(item["id"], ())))
+        except RejectItem as exc:
+            loader.add_reject(page.source, item, str(exc), page.in_catalog)
+            continue
+        facts.append(fact)
 
 
 def _merge_input(config: Config, report: ExtractionReport, router_complete: bool, router_providers: set[str]) -> MergeInput:

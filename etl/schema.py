@@ -232,6 +232,11 @@ for _table, _cols in (
 sa.Index("ix_model_metrics_model", model_metrics.c.model_id, model_metrics.c.run_id)
 sa.Index("ix_health_checks_pair", health_checks.c.model_id, health_checks.c.provider, health_checks.c.checked_at)
 sa.Index("ix_rejects_run", rejects.c.run_id)
-sa.Index("ix_models_listed", models.c.listed)
+# Rows with a pending miss, few or none in a steady catalog: miss resets and retirements touch only these.
+for _table in (model_providers, provider_offers):
+    _missed = sa.and_(_table.c.valid_to.is_(None), _table.c.misses > 0)
+    sa.Index(f"ix_{_table.name}_missed", _table.c.model_id, sqlite_where=_missed, postgresql_where=_missed)
+_missed = sa.and_(models.c.listed == 1, models.c.misses > 0)
+sa.Index("ix_models_missed", models.c.model_id, sqlite_where=_missed, postgresql_where=_missed)
 
 VIEW_NAMES = ("catalog", "catalog_changes", "health_latest")
