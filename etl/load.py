@@ -19,10 +19,8 @@ MAX_REJECTS = 10_000  # per run; beyond that they are only counted
 # Staging tables have no keys while they fill: appending to a heap is sequential where a B-tree keyed by model id
 # takes random inserts (twice the time); their unique indexes are built once, sorted, before they are read.
 _STAGE_DDL = (
-    # Every model observed this run, light: where it was seen, its counters.
-    """CREATE TEMPORARY TABLE stage_seen (
-        model_id VARCHAR(255) NOT NULL, in_catalog SMALLINT,
-        downloads BIGINT, likes INTEGER, trending_score FLOAT, downloads_all_time BIGINT)""",
+    # Every model observed this run, light: where it was seen (its counters go straight to model_metrics).
+    """CREATE TEMPORARY TABLE stage_seen (model_id VARCHAR(255) NOT NULL, in_catalog SMALLINT)""",
     # Only models whose fingerprint moved (or that are new): the full normalized row.
     """CREATE TEMPORARY TABLE stage_models (
         model_id VARCHAR(255) NOT NULL, author VARCHAR(255), pipeline_tag VARCHAR(64), library_name VARCHAR(64),
@@ -105,7 +103,7 @@ class Loader:
             self._insert(table, rows)
 
     def _insert(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Rows into a staging table: COPY on PostgreSQL, one JSON array unpacked by SQLite itself elsewhere.
+        """Rows into a table (positional): COPY on PostgreSQL, one JSON array unpacked by SQLite itself elsewhere.
 
         Binding thousands of parameters converts each value under the GIL; one JSON text (orjson: a few ms per
         batch) is unpacked by json_each inside the statement, where sqlite3 has released the GIL, so this work
@@ -143,10 +141,11 @@ class Loader:
         if not seen:
             return
         flag = int(in_catalog)
-        tables = [(
-            "stage_seen",
-            [(s.model_id, flag, s.downloads, s.likes, s.trending_score, s.downloads_all_time) for s in seen],
-        )]
+        # Each model is staged once a run (the caller dedupes), so its metrics row can be written now.
+        tables = [
+            ("stage_seen", [(s.model_id, flag) for s in seen]),
+            ("model_metrics", [(self.run_id, s.model_id, s.downloads, s.likes, s.trending_score, s.downloads_all_time) for s in seen]),
+        ]
         if rows:
             hashes = {s.model_id: s.raw_hash for s in seen}
             tables.append((
@@ -426,11 +425,7 @@ class Loader:
         )
 
     def _write_facts(self, inp: MergeInput) -> None:
-        """Per-run facts: metrics, rankings, providers, run_sources."""
-        self._x(
-            """INSERT INTO model_metrics (run_id, model_id, downloads, likes, trending_score, downloads_all_time)
-               SELECT :run, model_id, downloads, likes, trending_score, downloads_all_time FROM stage_seen"""
-        )
+        """Per-run facts: rankings, providers, run_sources (metrics were written as the pages were staged)."""
         if inp.rankings:
             self.conn.execute(
                 text("INSERT INTO model_rankings (run_id, source, sort, rank, model_id) VALUES (:run, :source, :sort, :rank, :model_id)"),
