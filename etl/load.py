@@ -35,7 +35,7 @@ _STAGE_DDL = (
     "CREATE TEMPORARY TABLE stage_proven (provider VARCHAR(64) PRIMARY KEY)",
     "CREATE TEMPORARY TABLE stage_providers (provider VARCHAR(64) PRIMARY KEY, known SMALLINT)",
 )
-_STAGE_KEYS = {  # built by index_staging(); unique, so a model staged twice fails the run instead of doubling it
+_STAGE_KEYS = {  # built by _index_staging(); unique, so a model staged twice fails the run instead of doubling it
     "stage_offers": "model_id, provider",
     "stage_seen": "model_id",
     "stage_models": "model_id",
