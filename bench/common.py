@@ -15,6 +15,8 @@ from typing import Iterator
 from etl.config import Config, SourceConfig
 from etl.demo import start_fake_hub
 
+from .peak import MARK as PEAK_MARK
+
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG_ONLY = (SourceConfig(name="providers", inference_provider="all"),)
 
@@ -36,18 +38,19 @@ def bench_config(url: str, db: Path, catalog_only: bool = True) -> Config:
 
 
 def child_refresh(url: str, db: Path, *args: str) -> tuple[float, int, float]:
-    """`python -m etl refresh` in a child: (seconds, exit code, peak RSS in MB of that child alone)."""
+    """`hfsnap refresh` in a child: (seconds, exit code, peak RSS in MB of that child alone, from bench.peak)."""
     env = {**os.environ, "HF_ENDPOINT": url, "HFSNAP_ROUTER_URL": url, "HF_TOKEN": "hf_bench", "HFSNAP_CONFIG": str(ROOT / "config.toml")}
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "etl", "refresh", "--db", f"sqlite:///{db}", *args], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    done = subprocess.run([sys.executable, "-m", "bench.peak", "refresh", "--db", f"sqlite:///{db}", *args], env=env, cwd=ROOT,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")
     seconds = time.perf_counter() - t0
-    if proc.stderr:
-        err = proc.stderr.read().decode(errors="replace").strip()
-        if os.waitstatus_to_exitcode(status) not in (0, 3) and err:
-            print("   child stderr:", err.splitlines()[-1])
-    return seconds, os.waitstatus_to_exitcode(status), usage.ru_maxrss / 1024
+    lines = done.stderr.strip().splitlines()
+    peaks = [int(line.split()[1]) for line in lines if line.startswith(PEAK_MARK)]
+    if done.returncode not in (0, 3):
+        print("   child stderr:", next((line for line in reversed(lines) if not line.startswith(PEAK_MARK)), ""))
+    if not peaks:
+        raise SystemExit(f"bench: the child printed no peak RSS (exit {done.returncode})")
+    return seconds, done.returncode, peaks[-1] / 1024
 
 
 def runs_row(db: Path, run_id: int | None = None) -> dict:

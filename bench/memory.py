@@ -1,4 +1,4 @@
-"""Peak memory of a refresh (its own process, ru_maxrss) at 100,000 and 1,000,000 models."""
+"""Peak memory of a refresh (its own process: VmHWM, see bench.peak) at 100,000 and 1,000,000 models."""
 
 from __future__ import annotations
 
