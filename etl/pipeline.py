@@ -28,7 +28,7 @@ from .transform import ModelRow, Offer, RejectItem, Seen, fingerprint, fingerpri
 from .writer import Writer
 
 log = logging.getLogger("hfsnap.pipeline")
-BATCH = 2000
+BATCH = 1000  # models per staging job: the writer queue holds a few of these, so this bounds their memory
 VERSION = "0.1.0"
 
 
