@@ -10,7 +10,7 @@ import time
 from typing import Any, Callable, Sequence
 
 from .config import Config, load_config
-from .errors import ConfigError, EtlError, UsageError
+from .errors import EtlError, UsageError
 
 log = logging.getLogger("hfsnap")
 

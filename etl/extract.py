@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 from .config import SORT_KEYS, Config, SourceConfig
 from .errors import HubError, HubRejected
-from .hub import HubClient, redact
+from .hub import HubClient
 
 log = logging.getLogger("hfsnap.extract")
 

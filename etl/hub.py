@@ -17,7 +17,7 @@ import ijson
 import orjson
 
 from .config import HubConfig
-from .errors import HubError, HubRejected, HubTransient
+from .errors import HubRejected, HubTransient
 
 log = logging.getLogger("hfsnap.hub")
 
