@@ -232,8 +232,8 @@ class Loader:
         return self._do(self._merge, inp).result()
 
     def _merge(self, inp: MergeInput) -> MergeCounts:
-        if not self.offers_merged:
-            self._index_staging("stage_offers")
+        if not self.offers_merged:  # the router failed: its offers (none or some) are merged with the rest
+            self._merge_offers_now(inp.router_complete)
         self._index_staging("stage_seen", "stage_models", "stage_mappings")
         if self._promoted:
             self.conn.exec_driver_sql(f"UPDATE stage_seen SET in_catalog = 1 WHERE model_id = {self._mark}", self._promoted)
@@ -246,8 +246,6 @@ class Loader:
         self._merge_gating()
         self._merge_mappings(inp)
         self._merge_membership(inp, counts)
-        if not self.offers_merged:
-            self._merge_offers(inp.router_complete)
         self._write_facts(inp)
         counts.rows_written = self._rows_written()
         return counts

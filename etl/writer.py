@@ -41,10 +41,6 @@ class Writer:
             except queue.Full:
                 self._raise_if_failed()  # a dead writer never drains the queue
 
-    def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """fn(*args) after everything queued before it; its result."""
-        return self.submit(fn, *args).result()
-
     def close(self, cancel: bool = False) -> None:
         """Wait for every queued job (or, with `cancel`, skip those not started); raise the first failure.
 

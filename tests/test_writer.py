@@ -17,7 +17,7 @@ def test_jobs_run_in_order_on_one_other_thread() -> None:
     writer = Writer()
     seen: list[tuple[int, str]] = []
     futures = [writer.submit(lambda i=i: seen.append((i, threading.current_thread().name)) or i * i) for i in range(20)]
-    assert writer.call(len, seen) == 20  # queued after the twenty: they are all done
+    assert writer.submit(len, seen).result() == 20  # queued after the twenty: they are all done
     writer.close()
     assert [f.result() for f in futures] == [i * i for i in range(20)]
     assert [i for i, _ in seen] == list(range(20))
