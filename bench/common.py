@@ -8,9 +8,9 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterator
 
 from etl.config import Config, SourceConfig
 from etl.demo import start_fake_hub
@@ -39,10 +39,23 @@ def bench_config(url: str, db: Path, catalog_only: bool = True) -> Config:
 
 def child_refresh(url: str, db: Path, *args: str) -> tuple[float, int, float]:
     """`hfsnap refresh` in a child: (seconds, exit code, peak RSS in MB of that child alone, from bench.peak)."""
-    env = {**os.environ, "HF_ENDPOINT": url, "HFSNAP_ROUTER_URL": url, "HF_TOKEN": "hf_bench", "HFSNAP_CONFIG": str(ROOT / "config.toml")}
+    env = {
+        **os.environ,
+        "HF_ENDPOINT": url,
+        "HFSNAP_ROUTER_URL": url,
+        "HF_TOKEN": "hf_bench",
+        "HFSNAP_CONFIG": str(ROOT / "config.toml"),
+    }
     t0 = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "bench.peak", "refresh", "--db", f"sqlite:///{db}", *args], env=env, cwd=ROOT,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.peak", "refresh", "--db", f"sqlite:///{db}", *args],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+    )
     seconds = time.perf_counter() - t0
     lines = done.stderr.strip().splitlines()
     peaks = [int(line.split()[1]) for line in lines if line.startswith(PEAK_MARK)]

@@ -22,7 +22,10 @@ def old_approach(url: str, provider: str) -> set[str]:
     got: set[str] = set()
     with httpx.Client(timeout=60) as client:
         for sort in ("likes", "downloads"):
-            r = client.get(f"{url}/api/models", params={"inference_provider": provider, "limit": 1000, "sort": sort, "full": "true"})
+            r = client.get(
+                f"{url}/api/models",
+                params={"inference_provider": provider, "limit": 1000, "sort": sort, "full": "true"},
+            )
             got |= {m["id"] for m in r.json()}
     return got
 
@@ -63,13 +66,35 @@ def main() -> None:
                 capped = conn.execute("SELECT COUNT(*) FROM run_sources WHERE capped = 1").fetchone()[0]
             requests = runs_row(db)["requests"]
             old = old_approach(url, "hf-inference")
-            rows.append((mode, "hfsnap", f"{len(listed & served)}/{len(served)}", f"{len(listed & served) / len(served):.1%}",
-                         requests, f"{requests / lower:.2f}x", f"{requests / bound:.2f}x" if mode == "capped" else "-", f"{report.status}, {capped} capped listings"))
-            rows.append((mode, "old (likes+downloads top 1000, hf-inference)", f"{len(old & served)}/{len(served)}",
-                         f"{len(old & served) / len(served):.1%}", 2, "-", "-", f"{len(old)} of hf-inference's {per_provider['hf-inference']}"))
+            rows.append(
+                (
+                    mode,
+                    "hfsnap",
+                    f"{len(listed & served)}/{len(served)}",
+                    f"{len(listed & served) / len(served):.1%}",
+                    requests,
+                    f"{requests / lower:.2f}x",
+                    f"{requests / bound:.2f}x" if mode == "capped" else "-",
+                    f"{report.status}, {capped} capped listings",
+                )
+            )
+            rows.append(
+                (
+                    mode,
+                    "old (likes+downloads top 1000, hf-inference)",
+                    f"{len(old & served)}/{len(served)}",
+                    f"{len(old & served) / len(served):.1%}",
+                    2,
+                    "-",
+                    "-",
+                    f"{len(old)} of hf-inference's {per_provider['hf-inference']}",
+                )
+            )
     big = {p: n for p, n in per_provider.items() if n > 1000}
-    print(f"coverage: {MODELS} models, {len(served)} provider-served, {len(per_provider)} providers ({big} over the cap); "
-          f"ideal bound sum(ceil(n/1000)) = {lower} requests; task/range bound (a partition by task and parameter range) = {bound}")
+    print(
+        f"coverage: {MODELS} models, {len(served)} provider-served, {len(per_provider)} providers ({big} over the cap); "
+        f"ideal bound sum(ceil(n/1000)) = {lower} requests; task/range bound (a partition by task and parameter range) = {bound}"
+    )
     print(table(rows, ("hub", "approach", "reached", "coverage", "requests", "vs ideal", "vs task/range", "note")))
 
 

@@ -15,7 +15,18 @@ def main() -> None:
         db = Path(tmp) / "demo.db"
         seconds, code, peak = child_refresh(url, db)
         run = runs_row(db)
-    rows = [(f"{MODELS} models, {LATENCY_MS} ms", f"{seconds:.2f}s", "10s", f"{seconds / 10:.2f}x", code, run["requests"], run["models_seen"], f"{peak:.0f} MB")]
+    rows = [
+        (
+            f"{MODELS} models, {LATENCY_MS} ms",
+            f"{seconds:.2f}s",
+            "10s",
+            f"{seconds / 10:.2f}x",
+            code,
+            run["requests"],
+            run["models_seen"],
+            f"{peak:.0f} MB",
+        )
+    ]
     print("demo: `hfsnap refresh` as make demo runs it (process start included, hub start excluded)")
     print(table(rows, ("catalog", "time", "target", "of target", "exit", "requests", "models seen", "peak RSS")))
 

@@ -11,8 +11,8 @@ import os
 import sqlite3
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import orjson
@@ -88,16 +88,38 @@ def main() -> None:
             second = run_once(config, token="hf_bench")
             reruns.append(time.perf_counter() - t0)
     f = min(floors)
-    scd2 = sum(v for k, v in second.counts.rows_written.items() if k in ("model_versions", "model_providers", "provider_offers", "gating_history", "catalog_membership"))
+    scd2 = sum(
+        v
+        for k, v in second.counts.rows_written.items()
+        if k in ("model_versions", "model_providers", "provider_offers", "gating_history", "catalog_membership")
+    )
     rows = [
-        ("first refresh", f"{min(firsts):.2f}s", f"{f:.2f}s", f"{min(firsts) / f:.2f}x", "2.5x", first.status, first.counts.models_seen),
-        ("unchanged re-run", f"{min(reruns):.2f}s", f"{f:.2f}s", f"{min(reruns) / f:.2f}x", "1.0x", second.status, scd2),
+        (
+            "first refresh",
+            f"{min(firsts):.2f}s",
+            f"{f:.2f}s",
+            f"{min(firsts) / f:.2f}x",
+            "2.5x",
+            first.status,
+            first.counts.models_seen,
+        ),
+        (
+            "unchanged re-run",
+            f"{min(reruns):.2f}s",
+            f"{f:.2f}s",
+            f"{min(reruns) / f:.2f}x",
+            "1.0x",
+            second.status,
+            scd2,
+        ),
     ]
     backend = "postgresql" if os.environ.get("HFSNAP_BENCH_DB_URL") else "sqlite"
     served = first.counts.models_seen
-    print(f"load: {MODELS} models in the hub, {served} provider-served, {len(first.listings)} listings + the router's list "
-          f"({first.requests} requests), no latency, into {backend}; floor rows {n}; "
-          f"best of {REPEAT} interleaved runs each (all: first {_fmt(firsts)}, re-run {_fmt(reruns)}, floor {_fmt(floors)})")
+    print(
+        f"load: {MODELS} models in the hub, {served} provider-served, {len(first.listings)} listings + the router's list "
+        f"({first.requests} requests), no latency, into {backend}; floor rows {n}; "
+        f"best of {REPEAT} interleaved runs each (all: first {_fmt(firsts)}, re-run {_fmt(reruns)}, floor {_fmt(floors)})"
+    )
     print(table(rows, ("run", "hfsnap", "floor", "ratio", "target", "status", "models seen / SCD2 rows")))
     print("re-run rows written per table:", second.counts.rows_written)
 

@@ -19,8 +19,21 @@ def main() -> None:
             for label in ("first", "re-run"):
                 seconds, code, peak = child_refresh(url, db, "--source", "providers")
                 run = runs_row(db)
-                rows.append((models, label, run["models_seen"], f"{seconds:.1f}s", code, f"{peak:.0f} MB", "300 MB", "ok" if peak < 300 else "MISSED"))
-    print("memory: peak RSS of `hfsnap refresh --source providers` in its own process (first run, then unchanged re-run)")
+                rows.append(
+                    (
+                        models,
+                        label,
+                        run["models_seen"],
+                        f"{seconds:.1f}s",
+                        code,
+                        f"{peak:.0f} MB",
+                        "300 MB",
+                        "ok" if peak < 300 else "MISSED",
+                    )
+                )
+    print(
+        "memory: peak RSS of `hfsnap refresh --source providers` in its own process (first run, then unchanged re-run)"
+    )
     print(table(rows, ("hub models", "run", "models seen", "time", "exit", "peak RSS", "target", "")))
 
 

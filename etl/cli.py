@@ -7,7 +7,8 @@ import json
 import logging
 import sys
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from .config import Config, load_config
 from .errors import EtlError, UsageError
@@ -17,8 +18,12 @@ log = logging.getLogger("hfsnap")
 
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        data = {"ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname.lower(),
-                "logger": record.name, "msg": record.getMessage()}
+        data = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
         return json.dumps(data)
@@ -38,7 +43,9 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 def setup_logging(fmt: str, verbose: bool) -> None:
     handler = _StderrHandler()
-    handler.setFormatter(_JsonFormatter() if fmt == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        _JsonFormatter() if fmt == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
@@ -57,6 +64,7 @@ def _emit(data: Any, as_json: bool, render: Callable[[Any], str]) -> None:
 
 
 # ---- commands ---------------------------------------------------------------------------------
+
 
 def cmd_refresh(args: argparse.Namespace) -> int:
     from .pipeline import run_once
@@ -80,7 +88,9 @@ def _render_refresh(d: dict[str, Any]) -> str:
         f"  listings {d['listings']}: complete {d['listings_complete']}, capped {d['listings_capped']}, failed {d['listings_failed']}",
     ]
     if d["estimated_unreached"]:
-        lines.append(f"  capped partitions: about {d['estimated_unreached']} models estimated beyond reach (capture-recapture)")
+        lines.append(
+            f"  capped partitions: about {d['estimated_unreached']} models estimated beyond reach (capture-recapture)"
+        )
     lines += [f"  incomplete: {why}" for why in d["incomplete"][:20]]
     return "\n".join(lines)
 
@@ -122,14 +132,19 @@ def cmd_status(args: argparse.Namespace) -> int:
 def _render_status(d: dict[str, Any]) -> str:
     lines = ["runs:"]
     for r in d["runs"]:
-        lines.append(f"  #{r['run_id']} {r['started_at']} {r['status']:<8} {r['trigger']:<9} requests {r['requests']}, seen {r['models_seen']}, "
-                     f"+{r['models_added']} ~{r['models_changed']} -{r['models_removed']}" + (f"  ({r['error'][:100]})" if r["error"] else ""))
+        lines.append(
+            f"  #{r['run_id']} {r['started_at']} {r['status']:<8} {r['trigger']:<9} requests {r['requests']}, seen {r['models_seen']}, "
+            f"+{r['models_added']} ~{r['models_changed']} -{r['models_removed']}"
+            + (f"  ({r['error'][:100]})" if r["error"] else "")
+        )
     if not d["runs"]:
         lines.append("  (none yet: run `hfsnap refresh`)")
     if d["last_run_sources"]:
         lines.append("last run, per source:")
         for s in d["last_run_sources"]:
-            lines.append(f"  {s['source']:<28} {s['kind']:<9} listings {s['listings']}: complete {s['complete']}, capped {s['capped']}, failed {s['failed']}; items {s['items']}")
+            lines.append(
+                f"  {s['source']:<28} {s['kind']:<9} listings {s['listings']}: complete {s['complete']}, capped {s['capped']}, failed {s['failed']}; items {s['items']}"
+            )
     lines.append("counts: " + ", ".join(f"{k} {v}" for k, v in d["counts"].items()))
     if d["db_size_bytes"] is not None:
         lines.append(f"database: {d['db_size_bytes'] / 1e6:.1f} MB")
@@ -197,7 +212,10 @@ def _db_copy(args: argparse.Namespace) -> int:
     if not (args.from_url and args.to_url):
         raise UsageError("db copy needs --from URL and --to URL")
     rows = copy_database(args.from_url, args.to_url, progress=lambda table, n: log.info("copied %s: %d rows", table, n))
-    print(f"copied {sum(rows.values())} rows in {len(rows)} tables: " + ", ".join(f"{t} {n}" for t, n in rows.items() if n))
+    print(
+        f"copied {sum(rows.values())} rows in {len(rows)} tables: "
+        + ", ".join(f"{t} {n}" for t, n in rows.items() if n)
+    )
     return 0
 
 
@@ -233,10 +251,15 @@ def cmd_fake_hub(args: argparse.Namespace) -> int:
 
 # ---- parser -----------------------------------------------------------------------------------
 
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", help="config.toml path (default: $HFSNAP_CONFIG, else ./config.toml, else built-in defaults)")
-    common.add_argument("--log-format", choices=("plain", "json"), default="plain", help="json: one object per line, for journald")
+    common.add_argument(
+        "--config", help="config.toml path (default: $HFSNAP_CONFIG, else ./config.toml, else built-in defaults)"
+    )
+    common.add_argument(
+        "--log-format", choices=("plain", "json"), default="plain", help="json: one object per line, for journald"
+    )
     common.add_argument("-v", "--verbose", action="store_true")
     db = argparse.ArgumentParser(add_help=False)
     db.add_argument("--db", help="database URL (beats [db] url and $HFSNAP_DB_URL)")
@@ -273,7 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("jsonl", "json"), default="jsonl")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("db", parents=[common, db], help="Alembic migrations on the configured database; copy one into another")
+    p = sub.add_parser(
+        "db", parents=[common, db], help="Alembic migrations on the configured database; copy one into another"
+    )
     p.add_argument("action", choices=("upgrade", "current", "copy"))
     p.add_argument("--from", dest="from_url", metavar="URL", help="copy: the database to read (never modified)")
     p.add_argument("--to", dest="to_url", metavar="URL", help="copy: an empty database to fill (migrated first)")

@@ -112,7 +112,9 @@ class Config:
         known = {s.name for s in self.sources}
         unknown = [n for n in names if n not in known]
         if unknown:
-            raise ConfigError(f"--source {unknown[0]!r}: no such source in [[sources]] (have: {', '.join(sorted(known))})")
+            raise ConfigError(
+                f"--source {unknown[0]!r}: no such source in [[sources]] (have: {', '.join(sorted(known))})"
+            )
         return replace(self, sources=tuple(s for s in self.sources if s.name in names))
 
 
@@ -172,7 +174,11 @@ def _validate(section: Any, where: str) -> None:
     elif isinstance(section, HistoryConfig):
         checks = {"retire_after_misses": section.retire_after_misses >= 1, "max_shrink": 0 <= section.max_shrink <= 1}
     elif isinstance(section, HealthConfig):
-        checks = {"max_checks": section.max_checks >= 0, "concurrency": section.concurrency >= 1, "timeout_s": section.timeout_s > 0}
+        checks = {
+            "max_checks": section.max_checks >= 0,
+            "concurrency": section.concurrency >= 1,
+            "timeout_s": section.timeout_s > 0,
+        }
     elif isinstance(section, SourceConfig):
         bad_sort = [s for s in section.sorts if s not in SORT_KEYS]
         checks = {
@@ -181,8 +187,11 @@ def _validate(section: Any, where: str) -> None:
             "name": bool(section.name.strip()),
         }
     elif isinstance(section, ScheduleConfig):
-        checks = {"refresh_cron": _cron_ok(section.refresh_cron), "health_cron": _cron_ok(section.health_cron),
-                  "timezone": _tz_ok(section.timezone)}
+        checks = {
+            "refresh_cron": _cron_ok(section.refresh_cron),
+            "health_cron": _cron_ok(section.health_cron),
+            "timezone": _tz_ok(section.timezone),
+        }
     for key, ok in checks.items():
         if not ok:
             raise ConfigError(f"{where}.{key}: invalid value {getattr(section, key)!r}")
@@ -231,7 +240,13 @@ def load_config(path: str | os.PathLike[str] | None = None, env: dict[str, str] 
 
 def _from_dict(data: dict[str, Any], path: str | None) -> Config:
     """Build a Config from parsed TOML."""
-    sections = {"hub": HubConfig, "db": DbConfig, "history": HistoryConfig, "health": HealthConfig, "schedule": ScheduleConfig}
+    sections = {
+        "hub": HubConfig,
+        "db": DbConfig,
+        "history": HistoryConfig,
+        "health": HealthConfig,
+        "schedule": ScheduleConfig,
+    }
     unknown = [k for k in data if k not in sections and k != "sources"]
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown section (expected hub, db, sources, history, health, schedule)")

@@ -7,14 +7,25 @@ are, so PostgreSQL's sequences are moved past them afterwards. Both databases ho
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Callable
 
 from sqlalchemy import Connection, Engine, Table, select, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from .db import bulk_insert, current, describe, head, make_engine, one_line, parse_url, read_snapshot, reset_sequence, upgrade
+from .db import (
+    bulk_insert,
+    current,
+    describe,
+    head,
+    make_engine,
+    one_line,
+    parse_url,
+    read_snapshot,
+    reset_sequence,
+    upgrade,
+)
 from .errors import LoadError, UsageError
 from .lock import refresh_lock
 from .schema import metadata
@@ -22,8 +33,9 @@ from .schema import metadata
 BATCH = 5000
 
 
-def copy_database(source_url: str, target_url: str, batch: int = BATCH,
-                  progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
+def copy_database(
+    source_url: str, target_url: str, batch: int = BATCH, progress: Callable[[str, int], None] | None = None
+) -> dict[str, int]:
     """Copy every table of the source into the empty target; returns rows copied per table."""
     _refuse_same(source_url, target_url)
     source, target = make_engine(source_url), make_engine(target_url)
@@ -61,8 +73,10 @@ def _check_source(source: Engine, url: str) -> None:
     if revision is None:
         raise UsageError(f"--from: {describe(source)} holds no hfsnap history")
     if revision != head():
-        raise UsageError(f"--from: {describe(source)} is at schema revision {revision}, not {head()}: "
-                         f"run `hfsnap db upgrade --db URL` on it first")
+        raise UsageError(
+            f"--from: {describe(source)} is at schema revision {revision}, not {head()}: "
+            f"run `hfsnap db upgrade --db URL` on it first"
+        )
 
 
 def _copy_all(source: Engine, target: Engine, batch: int, progress: Callable[[str, int], None]) -> dict[str, int]:
@@ -76,7 +90,9 @@ def _copy_all(source: Engine, target: Engine, batch: int, progress: Callable[[st
                 reset_sequence(dst, table)
             except (SQLAlchemyError, target.dialect.loaded_dbapi.Error) as exc:  # COPY raises the driver's own errors
                 cause = getattr(exc, "orig", None) or exc
-                raise LoadError(f"copying table {table.name} failed, the target is left empty: {one_line(cause)[:500]}") from None
+                raise LoadError(
+                    f"copying table {table.name} failed, the target is left empty: {one_line(cause)[:500]}"
+                ) from None
             progress(table.name, copied[table.name])
     return copied
 
@@ -84,13 +100,17 @@ def _copy_all(source: Engine, target: Engine, batch: int, progress: Callable[[st
 def _refuse_non_empty(dst: Connection) -> None:
     for table in metadata.sorted_tables:
         if dst.execute(select(text("1")).select_from(table).limit(1)).first():
-            raise UsageError(f"--to: {describe(dst.engine)} is not empty (table {table.name} has rows); "
-                             f"copy into a new, empty database")
+            raise UsageError(
+                f"--to: {describe(dst.engine)} is not empty (table {table.name} has rows); "
+                f"copy into a new, empty database"
+            )
 
 
 def _copy_table(src: Connection, dst: Connection, table: Table, batch: int) -> int:
     query = select(table).order_by(*table.primary_key.columns)
-    rows = src.execute(query, execution_options={"yield_per": batch})  # per statement: Connection.execution_options() would stick
+    rows = src.execute(
+        query, execution_options={"yield_per": batch}
+    )  # per statement: Connection.execution_options() would stick
     total = 0
     for part in rows.partitions():
         bulk_insert(dst, table, part)

@@ -12,10 +12,27 @@ import time
 _URL = re.compile(r"http://127\.0\.0\.1:\d+")
 
 
-def start_fake_hub(models: int, latency_ms: int, seed: int = 0, mode: str = "cursor", extra: list[str] | None = None) -> tuple[subprocess.Popen[str], str]:
+def start_fake_hub(
+    models: int, latency_ms: int, seed: int = 0, mode: str = "cursor", extra: list[str] | None = None
+) -> tuple[subprocess.Popen[str], str]:
     """`hfsnap fake-hub` in its own process (its own core); returns it and its URL once it listens."""
-    cmd = [sys.executable, "-m", "etl", "fake-hub", "--port", "0", "--models", str(models), "--seed", str(seed),
-           "--latency-ms", str(latency_ms), "--mode", mode, *(extra or [])]
+    cmd = [
+        sys.executable,
+        "-m",
+        "etl",
+        "fake-hub",
+        "--port",
+        "0",
+        "--models",
+        str(models),
+        "--seed",
+        str(seed),
+        "--latency-ms",
+        str(latency_ms),
+        "--mode",
+        mode,
+        *(extra or []),
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 120
     assert proc.stdout is not None
@@ -40,15 +57,24 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     hub, url = start_fake_hub(args.models, args.latency_ms, mode=args.mode)
     started = time.monotonic()
-    print(f"demo: fake hub with {args.models} models at {url} (mode {args.mode}, {args.latency_ms} ms latency), up in {started - t0:.1f}s")
-    env = {**os.environ, "HF_ENDPOINT": url, "HFSNAP_ROUTER_URL": url, "HF_TOKEN": "hf_offline_demo_token",
-           "HFSNAP_CONFIG": os.environ.get("HFSNAP_CONFIG", "config.toml")}
+    print(
+        f"demo: fake hub with {args.models} models at {url} (mode {args.mode}, {args.latency_ms} ms latency), up in {started - t0:.1f}s"
+    )
+    env = {
+        **os.environ,
+        "HF_ENDPOINT": url,
+        "HFSNAP_ROUTER_URL": url,
+        "HF_TOKEN": "hf_offline_demo_token",
+        "HFSNAP_CONFIG": os.environ.get("HFSNAP_CONFIG", "config.toml"),
+    }
     try:
         code = subprocess.call([sys.executable, "-m", "etl", "refresh", "--db", f"sqlite:///{args.db}"], env=env)
     finally:
         hub.terminate()
         hub.wait(timeout=10)
-    print(f"demo: refresh exited {code} in {time.monotonic() - started:.1f}s (wall, hub start excluded); database {args.db}")
+    print(
+        f"demo: refresh exited {code} in {time.monotonic() - started:.1f}s (wall, hub start excluded); database {args.db}"
+    )
     print(f"demo: try  sqlite3 {args.db} 'SELECT id, context_length, pricing_prompt, providers FROM catalog LIMIT 5'")
     return code
 

@@ -8,9 +8,10 @@ import math
 import queue
 import threading
 import typing
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from .config import SORT_KEYS, Config, SourceConfig
 from .errors import HubError, HubRejected
@@ -20,8 +21,20 @@ log = logging.getLogger("hfsnap.extract")
 
 # Every field the gateway record and the history tables need, and nothing heavier.
 EXPAND = (
-    "author", "createdAt", "lastModified", "gated", "private", "downloads", "downloadsAllTime", "likes",
-    "trendingScore", "tags", "pipeline_tag", "library_name", "safetensors", "inferenceProviderMapping",
+    "author",
+    "createdAt",
+    "lastModified",
+    "gated",
+    "private",
+    "downloads",
+    "downloadsAllTime",
+    "likes",
+    "trendingScore",
+    "tags",
+    "pipeline_tag",
+    "library_name",
+    "safetensors",
+    "inferenceProviderMapping",
 )
 PRIMARY_SORT = "createdAt"  # never changes, so the keyset cursor neither skips nor repeats
 SUMMARY_LIMIT = 10_000  # per listing: enough to plan a split of any capped listing
@@ -88,7 +101,12 @@ class Listing:
                 out.append(("gated", "true" if value else "false"))
             elif key == "num_parameters":
                 lo, hi = value
-                out.append(("num_parameters", ",".join(p for p in (f"min:{lo}" if lo else "", f"max:{hi}" if hi is not None else "") if p)))
+                out.append(
+                    (
+                        "num_parameters",
+                        ",".join(p for p in (f"min:{lo}" if lo else "", f"max:{hi}" if hi is not None else "") if p),
+                    )
+                )
             else:
                 out.append((key, str(value)))
         out += [("expand", e) for e in EXPAND]
@@ -148,8 +166,14 @@ class ExtractionReport:
     @property
     def incomplete(self) -> list[str]:
         """Human-readable reasons the run is partial."""
-        out = [f"{s}:{p} {'failed' if n.failed() else 'not proven complete'}" for (s, p), n in self.roots.items() if not n.proven() or _shrunk(n)]
-        out += [f"{l.source} {l.partition} sort={l.sort}: {l.error}" for l in self.listings if l.kind == "top" and l.error]
+        out = [
+            f"{s}:{p} {'failed' if n.failed() else 'not proven complete'}"
+            for (s, p), n in self.roots.items()
+            if not n.proven() or _shrunk(n)
+        ]
+        out += [
+            f"{l.source} {l.partition} sort={l.sort}: {l.error}" for l in self.listings if l.kind == "top" and l.error
+        ]
         return out
 
 
@@ -204,7 +228,18 @@ class Extractor:
                     out.append(self._root(source, provider))
                 if (source.inference_provider or "all") == "all" and not _source_filters(source):
                     # One page of the newest served models: finds providers nobody told us about.
-                    out.append((Listing(source.name, {"inference_provider": "all"}, PRIMARY_SORT, "discovery", top=self.config.hub.page_size), None))
+                    out.append(
+                        (
+                            Listing(
+                                source.name,
+                                {"inference_provider": "all"},
+                                PRIMARY_SORT,
+                                "discovery",
+                                top=self.config.hub.page_size,
+                            ),
+                            None,
+                        )
+                    )
         for source in self.config.sources:
             if not source.is_catalog:
                 for sort in source.sorts or ("downloads",):
@@ -219,7 +254,9 @@ class Extractor:
         else:
             names = sorted(set(known_providers()) | self.extra_providers)
         size = {key[1]: n for key, n in self.last_counts.items() if key[0] == source.name and key[2] == PRIMARY_SORT}
-        return sorted(names, key=lambda p: -size.get(partition_key({**_source_filters(source), "inference_provider": p}), 0))
+        return sorted(
+            names, key=lambda p: -size.get(partition_key({**_source_filters(source), "inference_provider": p}), 0)
+        )
 
     def _root(self, source: SourceConfig, provider: str) -> tuple[Listing, Node]:
         filters = {**_source_filters(source), "inference_provider": provider}
@@ -271,12 +308,16 @@ class Extractor:
         for l in node.listings:
             for summary in l.summaries or ():
                 rows[summary[0]] = summary
-        parts, exhaustive = _split_filters(node.filters, list(rows.values()), node.primary.estimated_total or 0, self.config.hub.page_size)
+        parts, exhaustive = _split_filters(
+            node.filters, list(rows.values()), node.primary.estimated_total or 0, self.config.hub.page_size
+        )
         node.exhaustive = exhaustive
         out: list[tuple[Listing, Node | None]] = []
         for filters in parts:
             child = Node(node.source, filters, node.depth + 1)
-            child.listings.append(Listing(node.source, filters, PRIMARY_SORT, "catalog", depth=child.depth, parent=node.primary.partition))
+            child.listings.append(
+                Listing(node.source, filters, PRIMARY_SORT, "catalog", depth=child.depth, parent=node.primary.partition)
+            )
             node.children.append(child)
             out.append((child.primary, child))
         return out
@@ -402,12 +443,16 @@ class Extractor:
                     listing.ranking.append(item["id"])
             elif listing.summaries is not None:
                 if len(listing.summaries) < SUMMARY_LIMIT:
-                    listing.summaries.append((item["id"], item.get("pipeline_tag"), _params_of(item), item.get("gated")))
+                    listing.summaries.append(
+                        (item["id"], item.get("pipeline_tag"), _params_of(item), item.get("gated"))
+                    )
                 else:
                     listing.summaries = None
             mapping = item.get("inferenceProviderMapping")
             if isinstance(mapping, list):
-                listing.providers_seen.update(m["provider"] for m in mapping if isinstance(m, dict) and isinstance(m.get("provider"), str))
+                listing.providers_seen.update(
+                    m["provider"] for m in mapping if isinstance(m, dict) and isinstance(m.get("provider"), str)
+                )
             elif isinstance(mapping, dict):
                 listing.providers_seen.update(k for k in mapping if isinstance(k, str))
         return new

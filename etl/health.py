@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import orjson
@@ -23,9 +24,28 @@ from .schema import health_checks, model_providers
 
 log = logging.getLogger("hfsnap.health")
 
-OUTCOMES = ("ok", "auth", "payment", "not_found", "gone", "rate_limited", "server_error", "timeout", "network", "unsupported")
+OUTCOMES = (
+    "ok",
+    "auth",
+    "payment",
+    "not_found",
+    "gone",
+    "rate_limited",
+    "server_error",
+    "timeout",
+    "network",
+    "unsupported",
+)
 NO_TOKEN = "no Hugging Face token: set HF_TOKEN (or run `hf auth login`); health probes are billed and need one"
-_BY_STATUS = {401: "auth", 403: "auth", 402: "payment", 404: "not_found", 410: "gone", 429: "rate_limited", 408: "timeout"}
+_BY_STATUS = {
+    401: "auth",
+    403: "auth",
+    402: "payment",
+    404: "not_found",
+    410: "gone",
+    429: "rate_limited",
+    408: "timeout",
+}
 _ERROR_CHARS = 300
 
 
@@ -93,8 +113,10 @@ class HealthResult:
         }
 
     def render(self) -> str:
-        lines = [f"health: {self.probed} probed, {self.deferred} deferred to a later run"
-                 + ("" if self.error is None else f"; NOT SAVED: {self.error}")]
+        lines = [
+            f"health: {self.probed} probed, {self.deferred} deferred to a later run"
+            + ("" if self.error is None else f"; NOT SAVED: {self.error}")
+        ]
         lines += [f"  {outcome:<13} {n}" for outcome, n in self.counts().items()]
         bad = [c for c in self.checks if c.outcome not in ("ok", "unsupported")]
         if bad:
@@ -128,7 +150,7 @@ def run_health(
     if budget < 0:
         raise UsageError(f"--limit must be >= 0, got {limit}")
     wanted = tuple(providers) if providers else config.health.providers
-    now = clock or (lambda: datetime.now(timezone.utc))
+    now = clock or (lambda: datetime.now(UTC))
     engine = make_engine(config.db.url)
     try:
         upgrade(engine)
@@ -140,7 +162,9 @@ def run_health(
         try:
             save(engine, checks)
         except SQLAlchemyError as exc:
-            result.error = redact(f"cannot write health_checks: {exc.__class__.__name__}: {getattr(exc, 'orig', exc)}", token)
+            result.error = redact(
+                f"cannot write health_checks: {exc.__class__.__name__}: {getattr(exc, 'orig', exc)}", token
+            )
             log.error("health: %s", result.error)
         return result
     finally:
@@ -158,8 +182,9 @@ def select_pairs(engine: Engine, providers: tuple[str, ...] = ()) -> list[Pair]:
     query = (
         select(mp.model_id, mp.provider, mp.status, mp.task, hc.checked_epoch, hc.outcome)
         .select_from(
-            model_providers.outerjoin(latest, (latest.c.model_id == mp.model_id) & (latest.c.provider == mp.provider))
-            .outerjoin(health_checks, hc.check_id == latest.c.check_id)
+            model_providers.outerjoin(
+                latest, (latest.c.model_id == mp.model_id) & (latest.c.provider == mp.provider)
+            ).outerjoin(health_checks, hc.check_id == latest.c.check_id)
         )
         .where(mp.valid_to.is_(None))
         .order_by(mp.model_id, mp.provider)
@@ -212,7 +237,9 @@ def probe(client: HubClient, pair: Pair, timeout_s: float, token: str, now: Call
     except (httpx.RequestError, OSError) as exc:  # connect/read errors, a dropped connection, a broken body
         outcome, error, status = "network", f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, None
     latency_ms = (time.perf_counter() - started) * 1000
-    return _check(pair, stamp, outcome, status, round(latency_ms, 1), redact(error, token)[:_ERROR_CHARS] if error else None)
+    return _check(
+        pair, stamp, outcome, status, round(latency_ms, 1), redact(error, token)[:_ERROR_CHARS] if error else None
+    )
 
 
 def classify(response: httpx.Response) -> tuple[str, str | None]:
@@ -260,6 +287,17 @@ def _unsupported(pair: Pair, stamp: datetime) -> Check:
     return _check(pair, stamp, "unsupported", None, None, why)
 
 
-def _check(pair: Pair, stamp: datetime, outcome: str, status: int | None, latency_ms: float | None, error: str | None) -> Check:
-    utc = stamp.astimezone(timezone.utc)
-    return Check(pair.model_id, pair.provider, utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), utc.timestamp(), outcome, status, latency_ms, error)
+def _check(
+    pair: Pair, stamp: datetime, outcome: str, status: int | None, latency_ms: float | None, error: str | None
+) -> Check:
+    utc = stamp.astimezone(UTC)
+    return Check(
+        pair.model_id,
+        pair.provider,
+        utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        utc.timestamp(),
+        outcome,
+        status,
+        latency_ms,
+        error,
+    )

@@ -8,8 +8,9 @@ import re
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -127,7 +128,9 @@ class HubClient:
         self._rng = random.Random(seed)
         self._hosts = {urlsplit(hub.endpoint).netloc, urlsplit(hub.router).netloc}
         self.stats = Stats()
-        limits = httpx.Limits(max_connections=max(hub.concurrency, 1) * 2, max_keepalive_connections=max(hub.concurrency, 1) * 2)
+        limits = httpx.Limits(
+            max_connections=max(hub.concurrency, 1) * 2, max_keepalive_connections=max(hub.concurrency, 1) * 2
+        )
         self._http = httpx.Client(
             transport=transport,
             timeout=httpx.Timeout(hub.timeout_s),
@@ -160,7 +163,13 @@ class HubClient:
         return self._request("GET", url, params=params, expect=expect)
 
     def _request(
-        self, method: str, url: str, params: Any = None, json_body: Any = None, expect: type | None = None, sink: IO[bytes] | None = None
+        self,
+        method: str,
+        url: str,
+        params: Any = None,
+        json_body: Any = None,
+        expect: type | None = None,
+        sink: IO[bytes] | None = None,
     ) -> Page:
         """One request with retries. With a `sink`, the body is streamed into it instead of decoded."""
         attempts = self.hub.max_retries + 1
@@ -169,24 +178,32 @@ class HubClient:
             response: httpx.Response | None = None
             try:
                 self.stats.count(retry=attempt > 1)
-                with self._http.stream(method, url, params=params, json=json_body, headers=self._headers_for(url)) as response:
+                with self._http.stream(
+                    method, url, params=params, json=json_body, headers=self._headers_for(url)
+                ) as response:
                     if response.status_code in RETRY_STATUSES:
                         last = f"HTTP {response.status_code} from {self._where(response.url)}"
                     elif response.status_code >= 400:
                         response.read()
-                        raise HubRejected(f"HTTP {response.status_code} from {self._where(response.url)}: {self._error_text(response)}")
+                        raise HubRejected(
+                            f"HTTP {response.status_code} from {self._where(response.url)}: {self._error_text(response)}"
+                        )
                     elif sink is not None:
                         sink.seek(0)
                         sink.truncate()
                         for chunk in response.iter_bytes(1 << 16):
                             sink.write(chunk)
                         sink.seek(0)
-                        return Page(str(response.url), None, parse_next(response.headers.get("link")), response.status_code)
+                        return Page(
+                            str(response.url), None, parse_next(response.headers.get("link")), response.status_code
+                        )
                     else:
                         response.read()
                         body, problem = self._decode(response, expect)
                         if problem is None:
-                            return Page(str(response.url), body, parse_next(response.headers.get("link")), response.status_code)
+                            return Page(
+                                str(response.url), body, parse_next(response.headers.get("link")), response.status_code
+                            )
                         last = problem
             except httpx.TimeoutException:
                 last = f"timeout after {self.hub.timeout_s:g}s from {self._where(url)}"
@@ -266,6 +283,11 @@ class HubClient:
     def chat_probe(self, model: str, provider: str, timeout_s: float) -> httpx.Response:
         """One billed, one-token chat completion through the router; no retries (the outcome is the datum)."""
         url = self.hub.router + "/v1/chat/completions"
-        body = {"model": f"{model}:{provider}", "messages": [{"role": "user", "content": "ping"}], "max_tokens": 1, "stream": False}
+        body = {
+            "model": f"{model}:{provider}",
+            "messages": [{"role": "user", "content": "ping"}],
+            "max_tokens": 1,
+            "stream": False,
+        }
         self.stats.count()
         return self._http.post(url, json=body, headers=self._headers_for(url), timeout=timeout_s)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 from array import array
 from bisect import bisect_left
-from typing import Iterable
+from collections.abc import Iterable
 
 MASK = (1 << 64) - 1
 

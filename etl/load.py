@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import orjson
 from sqlalchemy import Connection, text
@@ -75,7 +76,9 @@ class Loader:
     them over, and the database works on one batch while they build the next. Without one, statements run inline.
     """
 
-    def __init__(self, conn: Connection, run_id: int, now: str, history: HistoryConfig, writer: Writer | None = None) -> None:
+    def __init__(
+        self, conn: Connection, run_id: int, now: str, history: HistoryConfig, writer: Writer | None = None
+    ) -> None:
         self.conn = conn
         self.writer = writer
         self.offers_merged = False
@@ -115,7 +118,9 @@ class Loader:
         if self.conn.dialect.name == "postgresql":  # COPY: psycopg would re-parse each long VALUES list in Python
             return copy_rows(self.conn, table, rows)
         columns = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(rows[0])))
-        self.conn.exec_driver_sql(f"INSERT INTO {table} SELECT {columns} FROM json_each(?)", (orjson.dumps(rows).decode(),))
+        self.conn.exec_driver_sql(
+            f"INSERT INTO {table} SELECT {columns} FROM json_each(?)", (orjson.dumps(rows).decode(),)
+        )
 
     def create_staging(self) -> None:
         self._do(self._create_staging).result()
@@ -128,7 +133,8 @@ class Loader:
 
     def _known_fingerprints(self) -> KeySet:
         rows = self.conn.exec_driver_sql(
-            "SELECT raw_hash FROM models WHERE raw_hash IS NOT NULL ORDER BY raw_hash", execution_options={"yield_per": 10_000}
+            "SELECT raw_hash FROM models WHERE raw_hash IS NOT NULL ORDER BY raw_hash",
+            execution_options={"yield_per": 10_000},
         )
         return KeySet(fingerprint_key(raw_hash) for (raw_hash,) in rows)
 
@@ -144,19 +150,47 @@ class Loader:
         # Each model is staged once a run (the caller dedupes), so its metrics row can be written now.
         tables = [
             ("stage_seen", [(s.model_id, flag) for s in seen]),
-            ("model_metrics", [(self.run_id, s.model_id, s.downloads, s.likes, s.trending_score, s.downloads_all_time) for s in seen]),
+            (
+                "model_metrics",
+                [(self.run_id, s.model_id, s.downloads, s.likes, s.trending_score, s.downloads_all_time) for s in seen],
+            ),
         ]
         if rows:
             hashes = {s.model_id: s.raw_hash for s in seen}
-            tables.append((
-                "stage_models",
-                [
-                    (r.model_id, r.author, r.pipeline_tag, r.library_name, r.gated, r.private, r.created_at, r.last_modified,
-                     r.num_parameters, r.license, r.tags, r.row_hash, r.record, hashes[r.model_id])
-                    for r in rows
-                ],
-            ))
-            tables.append(("stage_mappings", [(r.model_id, m.provider, m.provider_model_id, m.status, m.task, m.adapter) for r in rows for m in r.mappings]))
+            tables.append(
+                (
+                    "stage_models",
+                    [
+                        (
+                            r.model_id,
+                            r.author,
+                            r.pipeline_tag,
+                            r.library_name,
+                            r.gated,
+                            r.private,
+                            r.created_at,
+                            r.last_modified,
+                            r.num_parameters,
+                            r.license,
+                            r.tags,
+                            r.row_hash,
+                            r.record,
+                            hashes[r.model_id],
+                        )
+                        for r in rows
+                    ],
+                )
+            )
+            tables.append(
+                (
+                    "stage_mappings",
+                    [
+                        (r.model_id, m.provider, m.provider_model_id, m.status, m.task, m.adapter)
+                        for r in rows
+                        for m in r.mappings
+                    ],
+                )
+            )
         self._do(self._insert_all, tables)
 
     def mark_catalog(self, model_ids: Iterable[str]) -> None:
@@ -166,8 +200,17 @@ class Loader:
     def stage_offers(self, model_id: str, offers: Sequence[Offer]) -> None:
         """One router entry's offers (buffered; flushed with flush_offers)."""
         self._offers.extend(
-            (model_id, o.provider, o.status, o.context_length, o.price_input, o.price_output, o.supports_tools,
-             o.supports_structured_output, o.is_model_author)
+            (
+                model_id,
+                o.provider,
+                o.status,
+                o.context_length,
+                o.price_input,
+                o.price_output,
+                o.supports_tools,
+                o.supports_structured_output,
+                o.is_model_author,
+            )
             for o in offers
         )
         if len(self._offers) >= 5000:
@@ -188,7 +231,7 @@ class Loader:
             rows = self.conn.exec_driver_sql(
                 f"""SELECT model_id, provider, status, context_length, price_input, price_output, supports_tools,
                     supports_structured_output, is_model_author FROM stage_offers
-                    WHERE model_id IN ({', '.join([self._mark] * len(chunk))}) ORDER BY model_id, provider""",
+                    WHERE model_id IN ({", ".join([self._mark] * len(chunk))}) ORDER BY model_id, provider""",
                 tuple(chunk),
             )
             for model_id, *fields in rows:
@@ -236,7 +279,9 @@ class Loader:
             self._merge_offers_now(inp.router_complete)
         self._index_staging("stage_seen", "stage_models", "stage_mappings")
         if self._promoted:
-            self.conn.exec_driver_sql(f"UPDATE stage_seen SET in_catalog = 1 WHERE model_id = {self._mark}", self._promoted)
+            self.conn.exec_driver_sql(
+                f"UPDATE stage_seen SET in_catalog = 1 WHERE model_id = {self._mark}", self._promoted
+            )
         self._stage_small(inp)
         prepare_merge(self.conn, _STAGE_TABLES)
         counts = MergeCounts()
@@ -315,10 +360,14 @@ class Loader:
                AND NOT EXISTS (SELECT 1 FROM catalog_membership c WHERE c.model_id = s.model_id AND c.valid_to IS NULL)"""
         )
         # Restored: opened now, with an earlier (closed) row. Only this run's rows are read, not every model seen.
-        counts.models_restored = self._scalar(
-            """SELECT COUNT(*) FROM catalog_membership c WHERE c.run_from = :run AND c.valid_to IS NULL
+        counts.models_restored = (
+            self._scalar(
+                """SELECT COUNT(*) FROM catalog_membership c WHERE c.run_from = :run AND c.valid_to IS NULL
                AND EXISTS (SELECT 1 FROM catalog_membership p WHERE p.model_id = c.model_id AND p.valid_to IS NOT NULL)"""
-        ) if opened else 0
+            )
+            if opened
+            else 0
+        )
         counts.models_added = opened - counts.models_restored
         # Present: seen by a catalog listing, or by any source while still served (a current mapping).
         present = """EXISTS (SELECT 1 FROM stage_seen s WHERE s.model_id = models.model_id AND (s.in_catalog = 1
@@ -333,13 +382,17 @@ class Loader:
         retire = "SELECT model_id FROM models WHERE listed = 1 AND misses > 0 AND misses >= :n"
         n = self.history.retire_after_misses
         counts.models_removed = self._x(
-            f"UPDATE catalog_membership SET valid_to = :now, run_to = :run WHERE valid_to IS NULL AND model_id IN ({retire})", n=n
+            f"UPDATE catalog_membership SET valid_to = :now, run_to = :run WHERE valid_to IS NULL AND model_id IN ({retire})",
+            n=n,
         )
         # A model that is gone from the Hub (no source saw it) also ends its version and gating rows; its
         # fingerprint is forgotten so that a return opens a new version even if nothing else changed.
         gone = f"{retire} AND model_id NOT IN (SELECT model_id FROM stage_seen)"
         for table in ("model_versions", "gating_history"):
-            self._x(f"UPDATE {table} SET valid_to = :now, run_to = :run WHERE valid_to IS NULL AND model_id IN ({gone})", n=n)
+            self._x(
+                f"UPDATE {table} SET valid_to = :now, run_to = :run WHERE valid_to IS NULL AND model_id IN ({gone})",
+                n=n,
+            )
         self._x(f"UPDATE models SET raw_hash = NULL WHERE model_id IN ({gone})", n=n)
         self._x("UPDATE models SET listed = 0 WHERE listed = 1 AND misses > 0 AND misses >= :n", n=n)
 
@@ -426,8 +479,13 @@ class Loader:
         """Per-run facts: rankings, providers, run_sources (metrics were written as the pages were staged)."""
         if inp.rankings:
             self.conn.execute(
-                text("INSERT INTO model_rankings (run_id, source, sort, rank, model_id) VALUES (:run, :source, :sort, :rank, :model_id)"),
-                [{"run": self.run_id, "source": s, "sort": so, "rank": r, "model_id": m} for s, so, r, m in inp.rankings],
+                text(
+                    "INSERT INTO model_rankings (run_id, source, sort, rank, model_id) VALUES (:run, :source, :sort, :rank, :model_id)"
+                ),
+                [
+                    {"run": self.run_id, "source": s, "sort": so, "rank": r, "model_id": m}
+                    for s, so, r, m in inp.rankings
+                ],
             )
         self._x(
             """INSERT INTO providers (provider, first_seen_run, last_seen_run, known_to_client)

@@ -7,9 +7,9 @@ import hashlib
 import os
 import socket
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -69,8 +69,10 @@ def _pg_lock(engine: Engine) -> Iterator[None]:
         got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": PG_LOCK_KEY}).scalar()
         conn.commit()
         if not got:
-            raise LockBusy(f"another refresh holds the advisory lock of {engine.url.render_as_string(hide_password=True)} "
-                           f"({_pg_holder(conn)}); exiting")
+            raise LockBusy(
+                f"another refresh holds the advisory lock of {engine.url.render_as_string(hide_password=True)} "
+                f"({_pg_holder(conn)}); exiting"
+            )
         try:
             yield
         finally:

@@ -8,10 +8,11 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import Engine, text
@@ -85,10 +86,10 @@ class Clock:
     """UTC timestamps that never go backwards between runs (history needs a strict order)."""
 
     def __init__(self, now: Callable[[], datetime] | None = None) -> None:
-        self._now = now or (lambda: datetime.now(timezone.utc))
+        self._now = now or (lambda: datetime.now(UTC))
 
     def iso(self, after: str | None = None) -> str:
-        stamp = self._now().astimezone(timezone.utc)
+        stamp = self._now().astimezone(UTC)
         if after:
             floor = datetime.fromisoformat(after.replace("Z", "+00:00")) + timedelta(microseconds=1)
             stamp = max(stamp, floor)
@@ -154,12 +155,14 @@ def _start_run(engine: Engine, trigger: str, clock: Clock) -> tuple[int, str]:
         last = conn.execute(text("SELECT MAX(started_at) FROM runs")).scalar()
         started = clock.iso(after=last)
         conn.execute(
-            text("UPDATE runs SET status = 'failed', finished_at = :now, error = 'interrupted: the process died during the run' WHERE status = 'running'"),
+            text(
+                "UPDATE runs SET status = 'failed', finished_at = :now, error = 'interrupted: the process died during the run' WHERE status = 'running'"
+            ),
             {"now": started},
         )
         run_id = conn.execute(
             text(
-                "INSERT INTO runs (started_at, status, \"trigger\", requests, hostname, pid, version) "
+                'INSERT INTO runs (started_at, status, "trigger", requests, hostname, pid, version) '
                 "VALUES (:s, 'running', :t, 0, :h, :p, :v) RETURNING run_id"
             ),
             {"s": started, "t": trigger, "h": socket.gethostname(), "p": os.getpid(), "v": VERSION},
@@ -191,9 +194,23 @@ def _previous_state(engine: Engine) -> tuple[set[str], dict[tuple[str, str, str]
 
 def _stage_router(client: HubClient, loader: Loader) -> tuple[dict[int, bytes], set[str], dict[str, Any]]:
     """Stream the router's offers into staging; keep only each model's 8-byte digest (its fingerprint's salt)."""
-    row: dict[str, Any] = {"source": "router", "partition": "{}", "sort": "", "pages": 0, "items": 0, "complete": 0,
-                           "capped": 0, "estimated_total": None, "error": None, "kind": "router", "parent": None,
-                           "reached": None, "proven": 0, "shrunk": 0, "requests": 1}
+    row: dict[str, Any] = {
+        "source": "router",
+        "partition": "{}",
+        "sort": "",
+        "pages": 0,
+        "items": 0,
+        "complete": 0,
+        "capped": 0,
+        "estimated_total": None,
+        "error": None,
+        "kind": "router",
+        "parent": None,
+        "reached": None,
+        "proven": 0,
+        "shrunk": 0,
+        "requests": 1,
+    }
     salts: dict[int, bytes] = {}
     providers: set[str] = set()
     try:
@@ -233,7 +250,9 @@ def _extract_and_load(
             loader = Loader(conn, run_id, started, config.history, writer)
             loader.create_staging()
             salts, router_providers, router_row = _stage_router(client, loader)
-            extractor = Extractor(client, config, extra_providers=seen_providers | router_providers, last_counts=last_counts)
+            extractor = Extractor(
+                client, config, extra_providers=seen_providers | router_providers, last_counts=last_counts
+            )
             _stage_all(extractor, loader, salts, progress)
             report = extractor.report
             _fail_if_nothing_worked(report, router_row)
@@ -256,13 +275,24 @@ def _extract_and_load(
                    models_added = :added, models_changed = :changed, models_removed = :removed,
                    models_restored = :restored, rejects = :rejects, error = :error WHERE run_id = :id"""
             ),
-            {"status": status, "f": finished, "req": client.stats.requests, "seen": counts.models_seen,
-             "added": counts.models_added, "changed": counts.models_changed, "removed": counts.models_removed,
-             "restored": counts.models_restored, "rejects": loader.rejects,
-             "error": "; ".join(incomplete)[:2000] or None, "id": run_id},
+            {
+                "status": status,
+                "f": finished,
+                "req": client.stats.requests,
+                "seen": counts.models_seen,
+                "added": counts.models_added,
+                "changed": counts.models_changed,
+                "removed": counts.models_removed,
+                "restored": counts.models_restored,
+                "rejects": loader.rejects,
+                "error": "; ".join(incomplete)[:2000] or None,
+                "id": run_id,
+            },
         )
         _pause_for_fault_tests()
-    return RunReport(run_id, status, started, finished, client.stats.requests, counts, loader.rejects, incomplete, report.listings)
+    return RunReport(
+        run_id, status, started, finished, client.stats.requests, counts, loader.rejects, incomplete, report.listings
+    )
 
 
 def _fail_if_nothing_worked(report: ExtractionReport, router_row: dict[str, Any]) -> None:
@@ -276,11 +306,17 @@ def _pause_for_fault_tests() -> None:
     """HFSNAP_PAUSE_BEFORE_COMMIT=N: sleep with the whole load done but uncommitted (the SIGKILL test's window)."""
     seconds = os.environ.get("HFSNAP_PAUSE_BEFORE_COMMIT")
     if seconds:
-        print(f"hfsnap: load done, pausing {seconds}s before commit (HFSNAP_PAUSE_BEFORE_COMMIT)", file=sys.stderr, flush=True)
+        print(
+            f"hfsnap: load done, pausing {seconds}s before commit (HFSNAP_PAUSE_BEFORE_COMMIT)",
+            file=sys.stderr,
+            flush=True,
+        )
         time.sleep(float(seconds))
 
 
-def _stage_all(extractor: Extractor, loader: Loader, salts: dict[int, bytes], progress: Callable[[int], None] | None) -> None:
+def _stage_all(
+    extractor: Extractor, loader: Loader, salts: dict[int, bytes], progress: Callable[[int], None] | None
+) -> None:
     """Dedupe by id across listings; transform only models whose fingerprint moved; stage in batches.
 
     Two steps a page, one page apart: a page is fingerprinted and its router offers are looked up (on the writer
@@ -322,7 +358,9 @@ def _stage_all(extractor: Extractor, loader: Loader, salts: dict[int, bytes], pr
         served = [item["id"] for item, _ in todo if hash(item["id"]) in salts]
         if waiting is not None:
             _transform(waiting, loader, pending)
-        waiting = _ToTransform(todo, loader.offers_for(served) if served else None, source, in_catalog) if todo else None
+        waiting = (
+            _ToTransform(todo, loader.offers_for(served) if served else None, source, in_catalog) if todo else None
+        )
         for flag, (facts_, rows_) in pending.items():
             if len(facts_) >= BATCH:
                 loader.stage(facts_, rows_, flag)
@@ -358,7 +396,9 @@ def _transform(page: _ToTransform, loader: Loader, pending: dict[bool, tuple[lis
         facts.append(fact)
 
 
-def _merge_input(config: Config, report: ExtractionReport, router_complete: bool, router_providers: set[str]) -> MergeInput:
+def _merge_input(
+    config: Config, report: ExtractionReport, router_complete: bool, router_providers: set[str]
+) -> MergeInput:
     catalog_sources = [s for s in config.sources if s.is_catalog]
     catalog_proven = bool(catalog_sources) and all(report.source_proven(s.name) for s in catalog_sources)
     # Only a source that is nothing but a provider fan-out proves a provider's absences.
@@ -369,14 +409,27 @@ def _merge_input(config: Config, report: ExtractionReport, router_complete: bool
     known = set(known_providers())
     ids = report.providers_seen | router_providers
     ids |= {p for (_, p), node in report.roots.items() if node.primary.items}
-    rankings = [(l.source, l.sort, rank, m) for l in report.listings if l.kind == "top" for rank, m in enumerate(l.ranking, 1)]
+    rankings = [
+        (l.source, l.sort, rank, m) for l in report.listings if l.kind == "top" for rank, m in enumerate(l.ranking, 1)
+    ]
     return MergeInput(catalog_proven, proven, router_complete, {p: p in known for p in ids}, rankings)
 
 
 def _run_source_row(l: Listing) -> dict[str, Any]:
     return {
-        "source": l.source, "partition": l.partition, "sort": l.sort, "pages": l.pages, "items": l.items,
-        "complete": int(l.complete), "capped": int(l.capped), "estimated_total": l.estimated_total, "error": l.error,
-        "kind": l.kind, "parent": l.parent, "reached": l.reached, "proven": int(l.proven), "shrunk": int(l.shrunk),
+        "source": l.source,
+        "partition": l.partition,
+        "sort": l.sort,
+        "pages": l.pages,
+        "items": l.items,
+        "complete": int(l.complete),
+        "capped": int(l.capped),
+        "estimated_total": l.estimated_total,
+        "error": l.error,
+        "kind": l.kind,
+        "parent": l.parent,
+        "reached": l.reached,
+        "proven": int(l.proven),
+        "shrunk": int(l.shrunk),
         "requests": l.pages,
     }

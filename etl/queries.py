@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 from sqlalchemy import Engine, text
@@ -16,20 +17,35 @@ from .transform import with_metrics
 def status(engine: Engine, runs: int = 5) -> dict[str, Any]:
     """Last runs, the last run's per-listing completeness, table counts and the database size."""
     with engine.connect() as conn:
-        last = [dict(r._mapping) for r in conn.execute(text(
-            """SELECT run_id, started_at, finished_at, status, "trigger", requests, models_seen, models_added,
-               models_changed, models_removed, models_restored, rejects, error FROM runs ORDER BY run_id DESC LIMIT :n"""), {"n": runs})]
+        last = [
+            dict(r._mapping)
+            for r in conn.execute(
+                text(
+                    """SELECT run_id, started_at, finished_at, status, "trigger", requests, models_seen, models_added,
+               models_changed, models_removed, models_restored, rejects, error FROM runs ORDER BY run_id DESC LIMIT :n"""
+                ),
+                {"n": runs},
+            )
+        ]
         sources: list[dict[str, Any]] = []
         if last:
-            sources = [dict(r._mapping) for r in conn.execute(text(
-                """SELECT source, kind, COUNT(*) AS listings, SUM(complete) AS complete, SUM(capped) AS capped,
+            sources = [
+                dict(r._mapping)
+                for r in conn.execute(
+                    text(
+                        """SELECT source, kind, COUNT(*) AS listings, SUM(complete) AS complete, SUM(capped) AS capped,
                    SUM(CASE WHEN error IS NOT NULL AND capped = 0 THEN 1 ELSE 0 END) AS failed, SUM(items) AS items,
-                   SUM(pages) AS pages FROM run_sources WHERE run_id = :r GROUP BY source, kind ORDER BY source, kind"""),
-                {"r": last[0]["run_id"]})]
+                   SUM(pages) AS pages FROM run_sources WHERE run_id = :r GROUP BY source, kind ORDER BY source, kind"""
+                    ),
+                    {"r": last[0]["run_id"]},
+                )
+            ]
         counts = {
             "listed_models": conn.execute(text("SELECT COUNT(*) FROM models WHERE listed = 1")).scalar(),
             "known_models": conn.execute(text("SELECT COUNT(*) FROM models")).scalar(),
-            "live_mappings": conn.execute(text("SELECT COUNT(*) FROM model_providers WHERE valid_to IS NULL AND status = 'live'")).scalar(),
+            "live_mappings": conn.execute(
+                text("SELECT COUNT(*) FROM model_providers WHERE valid_to IS NULL AND status = 'live'")
+            ).scalar(),
             "providers": conn.execute(text("SELECT COUNT(*) FROM providers")).scalar(),
             "model_versions": conn.execute(text("SELECT COUNT(*) FROM model_versions")).scalar(),
             "health_checks": conn.execute(text("SELECT COUNT(*) FROM health_checks")).scalar(),
@@ -66,18 +82,24 @@ def parse_date(value: str, flag: str) -> str:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise UsageError(f"{flag}: not an ISO date or run id: {value!r} (e.g. 2026-11-01 or 2026-11-01T12:00:00Z)") from None
+        raise UsageError(
+            f"{flag}: not an ISO date or run id: {value!r} (e.g. 2026-11-01 or 2026-11-01T12:00:00Z)"
+        ) from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def changes(engine: Engine, since_run: int) -> list[dict[str, Any]]:
     """The change feed from `since_run` on, oldest first."""
     with engine.connect() as conn:
-        rows = conn.execute(text(
-            """SELECT run_id, changed_at, model_id, provider, change, before, after FROM catalog_changes
-               WHERE run_id >= :r ORDER BY run_id, change, model_id, provider"""), {"r": since_run})
+        rows = conn.execute(
+            text(
+                """SELECT run_id, changed_at, model_id, provider, change, before, after FROM catalog_changes
+               WHERE run_id >= :r ORDER BY run_id, change, model_id, provider"""
+            ),
+            {"r": since_run},
+        )
         return [dict(r._mapping) for r in rows]
 
 
@@ -96,12 +118,16 @@ def export_records(engine: Engine, as_of: str | None) -> Iterator[dict[str, Any]
         run_sql = "SELECT MAX(run_id) FROM runs WHERE status IN ('complete', 'partial') AND started_at <= :t"
     with engine.connect() as conn:
         run_id = conn.execute(text(run_sql), {"t": stamp}).scalar()
-        rows = conn.execution_options(stream_results=True, yield_per=1000).execute(text(
-            f"""SELECT v.record, mm.downloads, mm.likes,
+        rows = conn.execution_options(stream_results=True, yield_per=1000).execute(
+            text(
+                f"""SELECT v.record, mm.downloads, mm.likes,
                    (SELECT COUNT(*) FROM model_providers p WHERE p.model_id = v.model_id AND p.status = 'live' AND {mapping})
                 FROM catalog_membership c JOIN model_versions v ON v.model_id = c.model_id AND {version}
                 LEFT JOIN model_metrics mm ON mm.model_id = v.model_id AND mm.run_id = (
                     SELECT MAX(x.run_id) FROM model_metrics x WHERE x.model_id = v.model_id AND x.run_id <= :run)
-                WHERE {membership} ORDER BY v.model_id"""), {"t": stamp, "run": run_id or 0})
+                WHERE {membership} ORDER BY v.model_id"""
+            ),
+            {"t": stamp, "run": run_id or 0},
+        )
         for record, downloads, likes, _live in rows:
             yield with_metrics(orjson.loads(record), downloads, likes)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.events import EVENT_SCHEDULER_STARTED
@@ -145,7 +146,9 @@ def _timezone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"schedule.timezone: unknown time zone {name!r} (expected an IANA name such as UTC or Europe/Paris)") from None
+        raise ConfigError(
+            f"schedule.timezone: unknown time zone {name!r} (expected an IANA name such as UTC or Europe/Paris)"
+        ) from None
 
 
 def _trigger(line: str, tz: ZoneInfo, key: str) -> CronTrigger:

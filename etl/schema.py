@@ -61,7 +61,9 @@ run_sources = sa.Table(
     sa.Column("kind", sa.String(16), nullable=False, server_default="listing"),  # listing | partition | router
     sa.Column("parent", sa.Text),  # the partition this one was split from
     sa.Column("reached", sa.Integer),  # for a capped partition: distinct models reached through all its listings
-    sa.Column("proven", BOOL, nullable=False, server_default="0"),  # complete, or exhaustively split into complete parts
+    sa.Column(
+        "proven", BOOL, nullable=False, server_default="0"
+    ),  # complete, or exhaustively split into complete parts
     sa.Column("shrunk", BOOL, nullable=False, server_default="0"),
     sa.Column("requests", sa.Integer, nullable=False, server_default="0"),
 )

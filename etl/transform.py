@@ -11,8 +11,22 @@ import orjson
 
 VOLATILE = ("downloads", "likes")  # never part of a version's hash
 # Every item field to_row reads except the counters: equal values here mean an equal record.
-FINGERPRINT_KEYS = ("id", "modelId", "_id", "author", "createdAt", "lastModified", "gated", "private", "tags",
-                    "pipeline_tag", "library_name", "safetensors", "inferenceProviderMapping", "cardData")
+FINGERPRINT_KEYS = (
+    "id",
+    "modelId",
+    "_id",
+    "author",
+    "createdAt",
+    "lastModified",
+    "gated",
+    "private",
+    "tags",
+    "pipeline_tag",
+    "library_name",
+    "safetensors",
+    "inferenceProviderMapping",
+    "cardData",
+)
 TRANSFORM_VERSION = b"1"  # bump when to_row's output changes: every item is then transformed again
 GATED_VALUES = {False: "false", None: "false", "false": "false", "auto": "auto", "manual": "manual", True: "manual"}
 MAPPING_STATUSES = frozenset({"live", "staging", "error"})
@@ -313,7 +327,19 @@ def to_row(item: Any, offers: tuple[Offer, ...] = ()) -> ModelRow:
     num_parameters = _num_parameters(item)
     mappings = parse_mappings(item.get("inferenceProviderMapping"))
     by_provider = {o.provider: o for o in offers}
-    record = _record(model_id, author, pipeline_tag, gated, bool(private), created_at, last_modified, num_parameters, mappings, by_provider, offers)
+    record = _record(
+        model_id,
+        author,
+        pipeline_tag,
+        gated,
+        bool(private),
+        created_at,
+        last_modified,
+        num_parameters,
+        mappings,
+        by_provider,
+        offers,
+    )
     record_json = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
     return ModelRow(
         model_id=model_id,

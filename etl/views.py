@@ -33,19 +33,19 @@ def catalog_sql(d: str) -> str:
     # PostgreSQL: parse each record once per row, not once per column.
     parse = "\nCROSS JOIN LATERAL (SELECT CAST(v.record AS json) AS record) j" if d == "postgresql" else ""
     return f"""CREATE VIEW catalog AS
-SELECT {j('id')} AS id, {j('name')} AS name, {j('slug')} AS slug, {j('hugging_face_id')} AS hugging_face_id,
-  {j('provider_slug')} AS provider_slug, {j('provider_site_url')} AS provider_site_url,
-  {j('source_gateway')} AS source_gateway, {j('created', 'BIGINT')} AS created, {j('description')} AS description,
-  {j('context_length', 'BIGINT')} AS context_length,
-  {j('architecture.modality')} AS modality, {j('architecture.input_modalities')} AS input_modalities,
-  {j('architecture.output_modalities')} AS output_modalities, {j('architecture.tokenizer')} AS tokenizer,
-  {j('architecture.instruct_type')} AS instruct_type,
-  {j('pricing.prompt')} AS pricing_prompt, {j('pricing.completion')} AS pricing_completion,
-  {j('pricing.request')} AS pricing_request, {j('pricing.image')} AS pricing_image,
-  {j('pricing.web_search')} AS pricing_web_search, {j('pricing.internal_reasoning')} AS pricing_internal_reasoning,
+SELECT {j("id")} AS id, {j("name")} AS name, {j("slug")} AS slug, {j("hugging_face_id")} AS hugging_face_id,
+  {j("provider_slug")} AS provider_slug, {j("provider_site_url")} AS provider_site_url,
+  {j("source_gateway")} AS source_gateway, {j("created", "BIGINT")} AS created, {j("description")} AS description,
+  {j("context_length", "BIGINT")} AS context_length,
+  {j("architecture.modality")} AS modality, {j("architecture.input_modalities")} AS input_modalities,
+  {j("architecture.output_modalities")} AS output_modalities, {j("architecture.tokenizer")} AS tokenizer,
+  {j("architecture.instruct_type")} AS instruct_type,
+  {j("pricing.prompt")} AS pricing_prompt, {j("pricing.completion")} AS pricing_completion,
+  {j("pricing.request")} AS pricing_request, {j("pricing.image")} AS pricing_image,
+  {j("pricing.web_search")} AS pricing_web_search, {j("pricing.internal_reasoning")} AS pricing_internal_reasoning,
   mm.downloads AS downloads, mm.likes AS likes, m.pipeline_tag AS pipeline_tag, m.num_parameters AS num_parameters,
   m.gated AS gated, m.private AS private, m.last_modified AS last_modified, m.author AS author,
-  {j('huggingface_metrics.url')} AS url, m.license AS license, m.library_name AS library_name,
+  {j("huggingface_metrics.url")} AS url, m.license AS license, m.library_name AS library_name,
   {_providers_list(d)} AS providers
 FROM models m
 JOIN model_versions v ON v.model_id = m.model_id AND v.valid_to IS NULL{parse}
@@ -60,14 +60,18 @@ def _txt(expr: str) -> str:
 def _real_txt(dialect: str, expr: str) -> str:
     """A float as SQLite prints it (123.0, 0.5): PostgreSQL drops the '.0' of integral values."""
     if dialect == "postgresql":
-        expr = (f"CASE WHEN {expr} = trunc({expr}) AND abs({expr}) < 1e15 "
-                f"THEN CAST(CAST({expr} AS BIGINT) AS TEXT) || '.0' ELSE CAST({expr} AS TEXT) END")
+        expr = (
+            f"CASE WHEN {expr} = trunc({expr}) AND abs({expr}) < 1e15 "
+            f"THEN CAST(CAST({expr} AS BIGINT) AS TEXT) || '.0' ELSE CAST({expr} AS TEXT) END"
+        )
     return _txt(expr)
 
 
 def _offer(d: str, alias: str) -> str:
-    return (f"'in=' || {_real_txt(d, alias + '.price_input')} || ' out=' || {_real_txt(d, alias + '.price_output')}"
-            f" || ' ctx=' || {_txt(alias + '.context_length')} || ' status=' || {_txt(alias + '.status')}")
+    return (
+        f"'in=' || {_real_txt(d, alias + '.price_input')} || ' out=' || {_real_txt(d, alias + '.price_output')}"
+        f" || ' ctx=' || {_txt(alias + '.context_length')} || ' status=' || {_txt(alias + '.status')}"
+    )
 
 
 def catalog_changes_sql(d: str) -> str:
@@ -96,16 +100,16 @@ FROM model_providers p WHERE p.valid_to IS NOT NULL AND NOT EXISTS (SELECT 1 FRO
 UNION ALL
 SELECT n.run_from, n.valid_from, n.model_id, n.provider,
   CASE WHEN p.status <> n.status THEN 'provider_status' ELSE 'changed' END,
-  CASE WHEN p.status <> n.status THEN p.status ELSE {_txt('p.provider_model_id')} || ' ' || {_txt('p.task')} END,
-  CASE WHEN p.status <> n.status THEN n.status ELSE {_txt('n.provider_model_id')} || ' ' || {_txt('n.task')} END
+  CASE WHEN p.status <> n.status THEN p.status ELSE {_txt("p.provider_model_id")} || ' ' || {_txt("p.task")} END,
+  CASE WHEN p.status <> n.status THEN n.status ELSE {_txt("n.provider_model_id")} || ' ' || {_txt("n.task")} END
 FROM model_providers n JOIN model_providers p ON p.model_id = n.model_id AND p.provider = n.provider AND p.run_to = n.run_from
 UNION ALL
 SELECT n.run_from, n.valid_from, n.model_id, n.provider, 'price',
-  (SELECT {_offer(d, 'p')} FROM provider_offers p WHERE p.model_id = n.model_id AND p.provider = n.provider AND p.run_to = n.run_from),
-  {_offer(d, 'n')}
+  (SELECT {_offer(d, "p")} FROM provider_offers p WHERE p.model_id = n.model_id AND p.provider = n.provider AND p.run_to = n.run_from),
+  {_offer(d, "n")}
 FROM provider_offers n
 UNION ALL
-SELECT p.run_to, p.valid_to, p.model_id, p.provider, 'price', {_offer(d, 'p')}, NULL
+SELECT p.run_to, p.valid_to, p.model_id, p.provider, 'price', {_offer(d, "p")}, NULL
 FROM provider_offers p WHERE p.valid_to IS NOT NULL AND NOT EXISTS (SELECT 1 FROM provider_offers n
   WHERE n.model_id = p.model_id AND n.provider = p.provider AND n.run_from = p.run_to)"""
 

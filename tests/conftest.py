@@ -10,9 +10,10 @@ import dataclasses
 import itertools
 import os
 import re
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -32,7 +33,9 @@ BACKENDS = ("sqlite", "postgresql")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "both_backends: each test that takes a database runs on SQLite and on PostgreSQL")
+    config.addinivalue_line(
+        "markers", "both_backends: each test that takes a database runs on SQLite and on PostgreSQL"
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -48,7 +51,7 @@ def pytest_report_header(config: pytest.Config) -> str:
 class StepClock(Clock):
     """A clock that moves one hour per reading, so every run has a distinct, known time."""
 
-    def __init__(self, start: datetime = datetime(2026, 1, 1, tzinfo=timezone.utc)) -> None:
+    def __init__(self, start: datetime = datetime(2026, 1, 1, tzinfo=UTC)) -> None:
         self.t = start
         super().__init__(self._tick)
 
@@ -62,7 +65,9 @@ def make_config(db: Path | str, **history: Any) -> Config:
     base = Config()
     hub = HubConfig(endpoint=BASE, router=BASE, page_size=1000, concurrency=2, timeout_s=5, max_retries=2)
     url = db if isinstance(db, str) else f"sqlite:///{db}"
-    return dataclasses.replace(base, hub=hub, history=HistoryConfig(**history) if history else HistoryConfig()).with_db(url)
+    return dataclasses.replace(base, hub=hub, history=HistoryConfig(**history) if history else HistoryConfig()).with_db(
+        url
+    )
 
 
 def _bind_params(query: str, params: tuple[Any, ...]) -> tuple[str, dict[str, Any]]:
@@ -93,7 +98,9 @@ class PgServer:
             with self.admin.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except Exception as exc:  # a named server that does not answer is a failure, never a skip
-            pytest.fail(f"{PG_ENV}={self.url.render_as_string()}: cannot connect: {' '.join(str(exc).split())}", pytrace=False)
+            pytest.fail(
+                f"{PG_ENV}={self.url.render_as_string()}: cannot connect: {' '.join(str(exc).split())}", pytrace=False
+            )
 
     def create(self) -> str:
         name = next(self.names)
@@ -121,7 +128,7 @@ def pg_server() -> Iterator[PgServer | None]:
 
 @pytest.fixture
 def backend(request: pytest.FixtureRequest) -> str:
-    """"sqlite" unless the test's module is marked both_backends (then each in turn)."""
+    """ "sqlite" unless the test's module is marked both_backends (then each in turn)."""
     name = getattr(request, "param", "sqlite")
     if name == "postgresql" and not os.environ.get(PG_ENV):
         pytest.skip(NO_PG)
@@ -164,7 +171,15 @@ def db_url(new_db: Callable[[str], str]) -> str:
 class Harness:
     """A fake hub, a database and a clock; `refresh()` runs the real pipeline against them."""
 
-    def __init__(self, tmp_path: Path, models: int = 300, seed: int = 1, mode: str = "cursor", url: str | None = None, **app_kw: Any) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        models: int = 300,
+        seed: int = 1,
+        mode: str = "cursor",
+        url: str | None = None,
+        **app_kw: Any,
+    ) -> None:
         self.catalog = generate_catalog(models, seed=seed)
         self.app = make_app(self.catalog, mode=mode, **app_kw)
         self.db: Path | None = tmp_path / "hf.db" if url is None else None  # the SQLite file, if it is one

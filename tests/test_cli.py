@@ -38,13 +38,21 @@ def hub_url():
 
 def _env(url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HFSNAP_"))}
-    env.update(HF_ENDPOINT=url, HFSNAP_ROUTER_URL=url, HF_TOKEN="hf_cliTESTtoken", HF_HOME=str(tmp_path / "hfhome"),
-               HFSNAP_CONFIG=str(ROOT / "config.toml"), **extra)
+    env.update(
+        HF_ENDPOINT=url,
+        HFSNAP_ROUTER_URL=url,
+        HF_TOKEN="hf_cliTESTtoken",
+        HF_HOME=str(tmp_path / "hfhome"),
+        HFSNAP_CONFIG=str(ROOT / "config.toml"),
+        **extra,
+    )
     return env
 
 
 def _hfsnap(args: list[str], env: dict[str, str], **kw) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "etl", *args], env=env, capture_output=True, text=True, timeout=120, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "etl", *args], env=env, capture_output=True, text=True, timeout=120, **kw
+    )
 
 
 def test_refresh_against_a_separately_started_fake_hub(hub_url, tmp_path, db_url):
@@ -62,7 +70,9 @@ def test_unreachable_hub_is_one_line_and_exit_1(tmp_path, db_url):
     out = _hfsnap(["refresh", "--db", db_url], {**env, "HFSNAP_CONFIG": _fast_config(tmp_path)})
     assert out.returncode == 1, out.stderr
     last = out.stderr.strip().splitlines()[-1]
-    assert "Traceback" not in out.stderr and last.startswith("hfsnap refresh: the Hub answered no listing: cannot reach http://127.0.0.1:9/api/models")
+    assert "Traceback" not in out.stderr and last.startswith(
+        "hfsnap refresh: the Hub answered no listing: cannot reach http://127.0.0.1:9/api/models"
+    )
     assert _rows(db_url, "SELECT status FROM runs") == [("failed",)]
 
 
@@ -71,7 +81,9 @@ def test_unreachable_database_is_one_line_and_exit_1(tmp_path):
     out = _hfsnap(["status", "--db", url], _env("http://127.0.0.1:9", tmp_path))
     assert out.returncode == 1, out.stderr
     assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr and "s3cret" not in out.stderr
-    assert out.stderr.startswith("hfsnap status: cannot open database postgresql+psycopg://hfsnap:***@127.0.0.1:9/hfsnap: ")
+    assert out.stderr.startswith(
+        "hfsnap status: cannot open database postgresql+psycopg://hfsnap:***@127.0.0.1:9/hfsnap: "
+    )
 
 
 def test_bad_endpoint_is_a_config_error(tmp_path):
@@ -100,8 +112,13 @@ def test_sigkill_before_commit_leaves_the_previous_state(hub_url, tmp_path, db_u
     env = _env(hub_url, tmp_path)
     assert _hfsnap(["refresh", "--db", db], env).returncode == 0
     before = _snapshot(db)
-    proc = subprocess.Popen([sys.executable, "-m", "etl", "refresh", "--db", db], env={**env, "HFSNAP_PAUSE_BEFORE_COMMIT": "60"},
-                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "etl", "refresh", "--db", db],
+        env={**env, "HFSNAP_PAUSE_BEFORE_COMMIT": "60"},
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
     assert proc.stderr is not None
     for line in proc.stderr:
         if "pausing" in line:
@@ -129,14 +146,25 @@ def _rows(url: str, query: str, *params) -> list[tuple]:
 
 
 def _snapshot(url: str) -> dict[str, int]:
-    tables = ("models", "model_versions", "model_providers", "provider_offers", "gating_history", "model_metrics", "run_sources", "catalog_membership")
+    tables = (
+        "models",
+        "model_versions",
+        "model_providers",
+        "provider_offers",
+        "gating_history",
+        "model_metrics",
+        "run_sources",
+        "catalog_membership",
+    )
     return {t: _rows(url, f"SELECT COUNT(*) FROM {t}")[0][0] for t in tables}
 
 
 def _wait_for_server_to_drop_the_killed_session(url: str) -> None:
     """PostgreSQL rolls back and frees the advisory lock when it sees the dead client's socket close: soon, not at once."""
     deadline = time.monotonic() + 20
-    while _rows(url, "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")[0][0]:
+    while _rows(
+        url, "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )[0][0]:
         assert time.monotonic() < deadline, "the killed refresh's session is still open"
         time.sleep(0.05)
 

@@ -21,7 +21,10 @@ def test_shipped_config_equals_the_defaults():
 
 
 def test_environment_beats_the_file(tmp_path):
-    cfg = load_config(ROOT / "config.toml", env={"HF_ENDPOINT": "http://127.0.0.1:9/", "HFSNAP_DB_URL": "sqlite:///x.db", "HFSNAP_ROUTER_URL": "http://r"})
+    cfg = load_config(
+        ROOT / "config.toml",
+        env={"HF_ENDPOINT": "http://127.0.0.1:9/", "HFSNAP_DB_URL": "sqlite:///x.db", "HFSNAP_ROUTER_URL": "http://r"},
+    )
     assert cfg.hub.endpoint == "http://127.0.0.1:9" and cfg.hub.router == "http://r" and cfg.db.url == "sqlite:///x.db"
 
 

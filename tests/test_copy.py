@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from conftest import Harness, run_sql
@@ -34,8 +34,14 @@ def history(tmp_path: Path) -> Iterator[Harness]:
     for _ in range(3):
         h.refresh()
     for n, outcome in enumerate(("ok", "payment")):
-        h.sql("INSERT INTO health_checks (model_id, provider, checked_at, checked_epoch, outcome, http_status, latency_ms) "
-              "VALUES (?, 'novita', ?, ?, ?, 200, 12.5)", first, f"2026-01-02T00:00:0{n}.000000Z", 1767312000.0 + n, outcome)
+        h.sql(
+            "INSERT INTO health_checks (model_id, provider, checked_at, checked_epoch, outcome, http_status, latency_ms) "
+            "VALUES (?, 'novita', ?, ?, ?, 200, 12.5)",
+            first,
+            f"2026-01-02T00:00:0{n}.000000Z",
+            1767312000.0 + n,
+            outcome,
+        )
     yield h
     h.close()
 
@@ -56,7 +62,9 @@ def _dump(url: str) -> dict[str, list[tuple]]:
             keys = ", ".join(f'"{c.name}"' for c in table.primary_key.columns)
             out[table.name] = run_sql(engine, f"SELECT {cols} FROM {table.name} ORDER BY {keys}")
         out["catalog"] = run_sql(engine, "SELECT * FROM catalog ORDER BY id")
-        out["catalog_changes"] = run_sql(engine, "SELECT * FROM catalog_changes ORDER BY run_id, change, model_id, provider, before")
+        out["catalog_changes"] = run_sql(
+            engine, "SELECT * FROM catalog_changes ORDER BY run_id, change, model_id, provider, before"
+        )
         out["health_latest"] = run_sql(engine, "SELECT * FROM health_latest ORDER BY model_id, provider")
         return out
     finally:
@@ -94,12 +102,20 @@ def test_copy_refuses_a_non_empty_target(history: Harness, target: str, capsys: 
     assert len(_dump(target)["runs"]) == 4
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--to", "sqlite:///x.db"], "db copy needs --from URL and --to URL"),
-    (["--from", "sqlite:///{tmp}/missing.db", "--to", "sqlite:///{tmp}/t.db"], "--from: no such SQLite file: "),
-    (["--from", "sqlite:///{tmp}/t.db", "--to", "sqlite:///{tmp}/../{name}/t.db"], "--from and --to are the same database"),
-])
-def test_copy_usage_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--to", "sqlite:///x.db"], "db copy needs --from URL and --to URL"),
+        (["--from", "sqlite:///{tmp}/missing.db", "--to", "sqlite:///{tmp}/t.db"], "--from: no such SQLite file: "),
+        (
+            ["--from", "sqlite:///{tmp}/t.db", "--to", "sqlite:///{tmp}/../{name}/t.db"],
+            "--from and --to are the same database",
+        ),
+    ],
+)
+def test_copy_usage_errors_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
     args = [a.format(tmp=tmp_path, name=tmp_path.name) for a in args]
     assert cli_main(["db", "copy", *args]) == 2
     err = capsys.readouterr().err
@@ -114,11 +130,16 @@ def test_copy_from_postgresql_back_to_sqlite(history: Harness, pg_url: str, tmp_
     assert _dump(back) == _dump(history.url)
 
 
-def test_a_failed_copy_leaves_the_target_empty(history: Harness, pg_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_failed_copy_leaves_the_target_empty(
+    history: Harness, pg_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     history.sql("UPDATE model_metrics SET likes = 'many' WHERE run_id = 4")  # SQLite keeps it; PostgreSQL will not
     assert cli_main(["db", "copy", "--from", history.url, "--to", pg_url]) == 1
     last = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress lines of the tables copied before
-    assert last.startswith("hfsnap db: copying table model_metrics failed, the target is left empty: ") and '"many"' in last
+    assert (
+        last.startswith("hfsnap db: copying table model_metrics failed, the target is left empty: ")
+        and '"many"' in last
+    )
     assert all(rows == [] for name, rows in _dump(pg_url).items())
     history.sql("UPDATE model_metrics SET likes = 0 WHERE run_id = 4")
     assert cli_main(["db", "copy", "--from", history.url, "--to", pg_url]) == 0  # the same empty target, again

@@ -34,10 +34,15 @@ def test_capped_mode_reaches_every_served_model(harness):
     assert listed == h.catalog.served_ids()
     # The big providers' own listings are capped; their narrower parts ended by themselves.
     for provider in ("hf-inference", "featherless-ai"):
-        root = h.sql("SELECT capped, complete, estimated_total, reached FROM run_sources WHERE kind = 'catalog' AND sort = 'createdAt' AND \"partition\" = ?",
-                     json.dumps({"inference_provider": provider}, separators=(",", ":")))
+        root = h.sql(
+            "SELECT capped, complete, estimated_total, reached FROM run_sources WHERE kind = 'catalog' AND sort = 'createdAt' AND \"partition\" = ?",
+            json.dumps({"inference_provider": provider}, separators=(",", ":")),
+        )
         assert root and root[0][0] == 1 and root[0][1] == 0 and root[0][2] >= root[0][3] > 0
-        parts = h.sql("SELECT complete FROM run_sources WHERE parent = ?", json.dumps({"inference_provider": provider}, separators=(",", ":")))
+        parts = h.sql(
+            "SELECT complete FROM run_sources WHERE parent = ?",
+            json.dumps({"inference_provider": provider}, separators=(",", ":")),
+        )
         assert parts and any(c for (c,) in parts)
     assert report.status == "partial"  # honest: a capped partition is reached, not proven
 
@@ -49,8 +54,10 @@ def test_small_providers_are_complete_in_capped_mode(harness):
     small = [p for p, n in counts.items() if n < 900]
     assert small
     for provider in small:
-        row = h.sql("SELECT complete, items FROM run_sources WHERE sort = 'createdAt' AND \"partition\" = ?",
-                    json.dumps({"inference_provider": provider}, separators=(",", ":")))
+        row = h.sql(
+            "SELECT complete, items FROM run_sources WHERE sort = 'createdAt' AND \"partition\" = ?",
+            json.dumps({"inference_provider": provider}, separators=(",", ":")),
+        )
         assert row == [(1, counts[provider])]
 
 
@@ -59,7 +66,10 @@ def test_failing_provider_is_recorded_and_the_run_goes_on(harness):
     h.app.faults.append(parse_fault("status:code=500,times=0,provider=groq"))
     report = h.refresh()
     assert report.status == "partial" and report.exit_code == 3
-    err = h.one("SELECT error FROM run_sources WHERE \"partition\" = ?", json.dumps({"inference_provider": "groq"}, separators=(",", ":")))
+    err = h.one(
+        'SELECT error FROM run_sources WHERE "partition" = ?',
+        json.dumps({"inference_provider": "groq"}, separators=(",", ":")),
+    )
     assert "HTTP 500" in err
     others = {r[0] for r in h.sql("SELECT model_id FROM models WHERE listed = 1")}
     assert len(others) > 0.8 * len(h.catalog.served_ids())

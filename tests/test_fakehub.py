@@ -77,14 +77,27 @@ def test_cursor_paging_reaches_every_served_model_once(client: httpx.Client, cat
 
 
 def test_link_is_absolute_and_keeps_every_param(client: httpx.Client) -> None:
-    r = client.get("/api/models", params=[("inference_provider", "all"), ("filter", "region:us"),
-                                          ("expand[]", "downloads"), ("limit", "50"), ("sort", "likes")])
+    r = client.get(
+        "/api/models",
+        params=[
+            ("inference_provider", "all"),
+            ("filter", "region:us"),
+            ("expand[]", "downloads"),
+            ("limit", "50"),
+            ("sort", "likes"),
+        ],
+    )
     link = r.links["next"]["url"]
     parts = urlsplit(link)
     assert (parts.scheme, parts.netloc, parts.path) == ("http", "hub.test", "/api/models")
     params = parse_qsl(parts.query)
-    for pair in [("inference_provider", "all"), ("filter", "region:us"), ("expand[]", "downloads"),
-                 ("limit", "50"), ("sort", "likes")]:
+    for pair in [
+        ("inference_provider", "all"),
+        ("filter", "region:us"),
+        ("expand[]", "downloads"),
+        ("limit", "50"),
+        ("sort", "likes"),
+    ]:
         assert pair in params
     assert [k for k, _ in params].count("cursor") == 1
     # The default sort is spelled out in next links, like the Hub's.
@@ -151,11 +164,21 @@ def test_provider_filter_matches_any_status(client: httpx.Client, catalog: Catal
 
 
 # ---------------------------------------------------------------------------------------------- parameters
-@pytest.mark.parametrize("query", [
-    "sort=trending", "sort=created", "expand=bogus", "expand[]=xetEnabled", "expand=author&full=true",
-    "expand=author&config=true", "expand=author&cardData=true", "gated=maybe", "num_parameters=lots",
-    "num_parameters=min:6X",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "sort=trending",
+        "sort=created",
+        "expand=bogus",
+        "expand[]=xetEnabled",
+        "expand=author&full=true",
+        "expand=author&config=true",
+        "expand=author&cardData=true",
+        "gated=maybe",
+        "num_parameters=lots",
+        "num_parameters=min:6X",
+    ],
+)
 def test_bad_parameters_are_400_with_error_body(client: httpx.Client, query: str) -> None:
     r = client.get(f"/api/models?{query}")
     assert r.status_code == 400
@@ -195,14 +218,22 @@ def test_listing_mapping_is_list_form(client: httpx.Client) -> None:
             assert {"provider", "providerId", "status", "task"} <= set(entry)
 
 
-@pytest.mark.parametrize("spec,lo,hi", [
-    ("min:6B,max:128B", 6e9, 128e9), ("min:6B", 6e9, float("inf")), ("max:500M", 0, 5e8),
-    ("min:1.5B,max:8B", 1.5e9, 8e9),
-])
+@pytest.mark.parametrize(
+    "spec,lo,hi",
+    [
+        ("min:6B,max:128B", 6e9, 128e9),
+        ("min:6B", 6e9, float("inf")),
+        ("max:500M", 0, 5e8),
+        ("min:1.5B,max:8B", 1.5e9, 8e9),
+    ],
+)
 def test_num_parameters_ranges(client: httpx.Client, catalog: Catalog, spec: str, lo: float, hi: float) -> None:
     items, _ = page_all(client, f"/api/models?num_parameters={spec}&expand=safetensors")
-    expected = {m for m, it in catalog.models.items() if not it["private"] and "safetensors" in it
-                and lo <= it["safetensors"]["total"] <= hi}
+    expected = {
+        m
+        for m, it in catalog.models.items()
+        if not it["private"] and "safetensors" in it and lo <= it["safetensors"]["total"] <= hi
+    }
     assert {it["id"] for it in items} == expected and expected
     assert all(lo <= it["safetensors"]["total"] <= hi for it in items)
 
@@ -213,10 +244,12 @@ def test_filters(client: httpx.Client, catalog: Catalog) -> None:
     def listed(query: str) -> set[str]:
         return {it["id"] for it in page_all(client, f"/api/models?{query}")[0]}
 
-    assert listed("pipeline_tag=text-to-image") == {m for m, it in public.items()
-                                                    if it.get("pipeline_tag") == "text-to-image"}
+    assert listed("pipeline_tag=text-to-image") == {
+        m for m, it in public.items() if it.get("pipeline_tag") == "text-to-image"
+    }
     assert listed("filter=diffusers&filter=license:mit") == {
-        m for m, it in public.items() if "diffusers" in it["tags"] and "license:mit" in it["tags"]}
+        m for m, it in public.items() if "diffusers" in it["tags"] and "license:mit" in it["tags"]
+    }
     assert listed("gated=true") == {m for m, it in public.items() if it["gated"]}
     assert listed("gated=false") == {m for m, it in public.items() if not it["gated"]}
     assert listed("inference=warm") == {m for m, it in public.items() if it.get("inference") == "warm"}
@@ -306,14 +339,26 @@ def test_router_models_shape(client: httpx.Client, catalog: Catalog) -> None:
 
 
 def chat(c: httpx.Client, model: str, headers: dict[str, str] | None = TOKEN) -> httpx.Response:
-    return c.post("/v1/chat/completions", headers=headers,
-                  json={"model": model, "messages": [{"role": "user", "content": "ping"}], "max_tokens": 1})
+    return c.post(
+        "/v1/chat/completions",
+        headers=headers,
+        json={"model": model, "messages": [{"role": "user", "content": "ping"}], "max_tokens": 1},
+    )
 
 
-@pytest.mark.parametrize("behaviour,status", [
-    ("ok", 200), ("auth", 403), ("payment", 402), ("not_found", 404), ("gone", 410), ("rate_limited", 429),
-    ("server_error", 503), ("hang", 504),
-])
+@pytest.mark.parametrize(
+    "behaviour,status",
+    [
+        ("ok", 200),
+        ("auth", 403),
+        ("payment", 402),
+        ("not_found", 404),
+        ("gone", 410),
+        ("rate_limited", 429),
+        ("server_error", 503),
+        ("hang", 504),
+    ],
+)
 def test_chat_completion_health_behaviours(behaviour: str, status: int) -> None:
     cat = mutable_catalog()
     mid, entries = next(iter(cat.router.items()))
@@ -484,18 +529,23 @@ def test_faults_list_is_mutable_at_runtime(client: httpx.Client, app: FakeHubApp
     assert app.faults[0].hits == 1
 
 
-@pytest.mark.parametrize("spec,message", [
-    ("bogus", "unknown fault kind 'bogus' (expected one of status, ratelimit, truncate, malformed, loop, shrink, "
-              "slow)"),
-    ("status:code=abc", "code must be a number"),
-    ("status:code=42", "code must be an HTTP status"),
-    ("status:ratio=0.5", "unknown key 'ratio' for status"),
-    ("ratelimit:style=weird", "style must be one of"),
-    ("shrink:ratio=2", "ratio must be within"),
-    ("slow:ms", "expected key=value"),
-    ("status:times=-1", "times and after must be >= 0"),
-    ("status:path=api", "path must start with"),
-])
+@pytest.mark.parametrize(
+    "spec,message",
+    [
+        (
+            "bogus",
+            "unknown fault kind 'bogus' (expected one of status, ratelimit, truncate, malformed, loop, shrink, slow)",
+        ),
+        ("status:code=abc", "code must be a number"),
+        ("status:code=42", "code must be an HTTP status"),
+        ("status:ratio=0.5", "unknown key 'ratio' for status"),
+        ("ratelimit:style=weird", "style must be one of"),
+        ("shrink:ratio=2", "ratio must be within"),
+        ("slow:ms", "expected key=value"),
+        ("status:times=-1", "times and after must be >= 0"),
+        ("status:path=api", "path must start with"),
+    ],
+)
 def test_parse_fault_errors(spec: str, message: str) -> None:
     with pytest.raises(ValueError) as info:
         parse_fault(spec)
@@ -505,7 +555,14 @@ def test_parse_fault_errors(spec: str, message: str) -> None:
 def test_parse_fault_values() -> None:
     f = parse_fault("ratelimit:style=ratelimit,reset=4,times=0,after=2,provider=groq,path=/v1")
     assert (f.kind, f.style, f.reset, f.times, f.after, f.provider, f.path) == (
-        "ratelimit", "ratelimit", 4, 0, 2, "groq", "/v1")
+        "ratelimit",
+        "ratelimit",
+        4,
+        0,
+        2,
+        "groq",
+        "/v1",
+    )
     assert parse_fault("shrink").ratio == 0.6 and parse_fault("malformed").count == 3
     assert parse_fault("status") == Fault("status", code=503, times=1)
 
@@ -520,12 +577,20 @@ def test_generator_is_deterministic() -> None:
 
 def test_generator_is_deterministic_across_processes() -> None:
     """String hashing is randomized per process: nothing may depend on set/dict-of-str iteration order."""
-    code = ("import hashlib, orjson; from etl.fakehub import generate_catalog; c = generate_catalog(400, 3); "
-            "print(hashlib.sha256(orjson.dumps([c.models, c.router, sorted(map(list, c.health.items()))]))"
-            ".hexdigest())")
+    code = (
+        "import hashlib, orjson; from etl.fakehub import generate_catalog; c = generate_catalog(400, 3); "
+        "print(hashlib.sha256(orjson.dumps([c.models, c.router, sorted(map(list, c.health.items()))]))"
+        ".hexdigest())"
+    )
     digests = {
-        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
-                       env={**os.environ, "PYTHONHASHSEED": seed}, cwd=Path(__file__).resolve().parents[1]).stdout
+        subprocess.run(
+            [sys.executable, "-c", code],
+            check=True,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            cwd=Path(__file__).resolve().parents[1],
+        ).stdout
         for seed in ("1", "2")
     }
     assert len(digests) == 1
@@ -549,10 +614,20 @@ def test_generator_realism(catalog: Catalog) -> None:
     assert downloads[len(downloads) // 2] * 100 < downloads[-1]  # heavy tail
     providers = {e["provider"] for it in items for e in it["inferenceProviderMapping"]}
     assert set(UNKNOWN_PROVIDERS) & providers and providers <= set(KNOWN_PROVIDERS) | set(UNKNOWN_PROVIDERS)
-    assert set(catalog.health.values()) == {"auth", "payment", "not_found", "gone", "rate_limited", "server_error",
-                                            "hang", "network"}
-    assert all(any(e["task"] == "conversational" for e in catalog.models[m]["inferenceProviderMapping"])
-               for m in catalog.router)
+    assert set(catalog.health.values()) == {
+        "auth",
+        "payment",
+        "not_found",
+        "gone",
+        "rate_limited",
+        "server_error",
+        "hang",
+        "network",
+    }
+    assert all(
+        any(e["task"] == "conversational" for e in catalog.models[m]["inferenceProviderMapping"])
+        for m in catalog.router
+    )
 
 
 def test_provider_shares_at_5000() -> None:
@@ -574,6 +649,7 @@ def test_catalog_mutators_bump_version_and_change_listings() -> None:
     cat = mutable_catalog()
     app = make_app(cat)
     with client_for(app) as c:
+
         def listed(query: str = "inference_provider=all") -> set[str]:
             return {it["id"] for it in page_all(c, f"/api/models?{query}")[0]}
 
@@ -664,16 +740,22 @@ def test_huggingface_hub_client_against_threaded_server() -> None:
     url, stop = start_in_thread(app)
     try:
         api = HfApi(endpoint=url, token=False)
-        models = list(api.list_models(inference_provider="all", limit=None,
-                                      expand=["inferenceProviderMapping", "pipeline_tag", "downloads"]))
+        models = list(
+            api.list_models(
+                inference_provider="all", limit=None, expand=["inferenceProviderMapping", "pipeline_tag", "downloads"]
+            )
+        )
         ids = [m.id for m in models]
         assert len(ids) == len(set(ids)) and set(ids) == cat.served_ids()
         assert app.stats.by_path["/api/models"] == -(-len(ids) // 100)  # followed every absolute Link
         assert all(m.inference_provider_mapping for m in models)
 
         # Unknown provider ids parse fine: huggingface_hub 2.4.0 does not validate provider names on parse.
-        unknown = next(m for m, it in cat.models.items()
-                       if any(e["provider"] in UNKNOWN_PROVIDERS for e in it["inferenceProviderMapping"]))
+        unknown = next(
+            m
+            for m, it in cat.models.items()
+            if any(e["provider"] in UNKNOWN_PROVIDERS for e in it["inferenceProviderMapping"])
+        )
         for mid in (unknown, ids[0]):
             info = api.model_info(mid, expand=["inferenceProviderMapping"])
             assert isinstance(info, ModelInfo) and info.id == mid

@@ -6,10 +6,9 @@ import dataclasses
 import sqlite3
 
 import pytest
+from conftest import TOKEN
 
 from etl.fakehub import parse_fault, start_in_thread
-
-from conftest import TOKEN
 from etl.pipeline import run_once
 
 # fault spec -> (expected status, what else must hold). A `{p}` is the provider under attack.
@@ -81,7 +80,9 @@ def test_malformed_items_are_rejected_with_reasons_and_the_run_goes_on(paged):
     report = paged.refresh()
     reasons = sorted(r[0] for r in paged.sql("SELECT reason FROM rejects"))
     assert len(reasons) == 3 and any("without an id" in r for r in reasons)
-    assert any("inferenceProviderMapping" in r for r in reasons) and any("downloads" in r or "tags" in r for r in reasons)
+    assert any("inferenceProviderMapping" in r for r in reasons) and any(
+        "downloads" in r or "tags" in r for r in reasons
+    )
     # An item without an id could be any model: absences are unprovable, so the run says partial and retires nothing.
     assert report.status == "partial" and report.counts.models_removed == 0
     assert all(payload for (payload,) in paged.sql("SELECT payload FROM rejects"))

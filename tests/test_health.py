@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -18,7 +19,7 @@ from etl.config import Config
 from etl.errors import LoadError, UsageError
 from etl.health import Check, HealthResult, run_health
 
-T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SECRET = "hf_SECRETsecret123"
 CHAT = "/v1/chat/completions"
 
@@ -35,22 +36,39 @@ def hub(harness: Callable[..., Harness]) -> Harness:
 
 def _pairs(h: Harness) -> list[tuple[str, str]]:
     """Live conversational pairs in the order a first health run probes them."""
-    return [tuple(r) for r in h.sql("SELECT model_id, provider FROM model_providers WHERE valid_to IS NULL "
-                                    "AND status = 'live' AND task = 'conversational' ORDER BY model_id, provider")]
+    return [
+        tuple(r)
+        for r in h.sql(
+            "SELECT model_id, provider FROM model_providers WHERE valid_to IS NULL "
+            "AND status = 'live' AND task = 'conversational' ORDER BY model_id, provider"
+        )
+    ]
 
 
-def _health(h: Harness, at: datetime = T0, config: Config | None = None, transport: Any = "wsgi", **kw: Any) -> HealthResult:
+def _health(
+    h: Harness, at: datetime = T0, config: Config | None = None, transport: Any = "wsgi", **kw: Any
+) -> HealthResult:
     wsgi = httpx.WSGITransport(app=h.app) if transport == "wsgi" else transport
     return run_health(config or h.config, transport=wsgi, token=kw.pop("token", TOKEN), clock=lambda: at, **kw)
 
 
 def _rows(h: Harness, pair: tuple[str, str]) -> list[tuple]:
-    return h.sql("SELECT outcome, http_status, error FROM health_checks WHERE model_id = ? AND provider = ? ORDER BY check_id", *pair)
+    return h.sql(
+        "SELECT outcome, http_status, error FROM health_checks WHERE model_id = ? AND provider = ? ORDER BY check_id",
+        *pair,
+    )
 
 
 def _insert_mapping(h: Harness, model_id: str, provider: str, status: str, task: str) -> None:
-    h.sql("INSERT INTO model_providers (model_id, provider, provider_model_id, status, task, valid_from, run_from) "
-          "VALUES (?, ?, ?, ?, ?, '2026-01-01T00:00:00.000000Z', 1)", model_id, provider, model_id, status, task)
+    h.sql(
+        "INSERT INTO model_providers (model_id, provider, provider_model_id, status, task, valid_from, run_from) "
+        "VALUES (?, ?, ?, ?, ?, '2026-01-01T00:00:00.000000Z', 1)",
+        model_id,
+        provider,
+        model_id,
+        status,
+        task,
+    )
 
 
 def _probed(result: HealthResult) -> list[Check]:
@@ -75,10 +93,19 @@ def loopback(hub: Harness) -> Iterator[Config]:
 
 # ---- classification ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("behaviour, outcome, status", [
-    ("ok", "ok", 200), ("auth", "auth", 403), ("payment", "payment", 402), ("not_found", "not_found", 404),
-    ("gone", "gone", 410), ("rate_limited", "rate_limited", 429), ("server_error", "server_error", 503),
-])
+
+@pytest.mark.parametrize(
+    "behaviour, outcome, status",
+    [
+        ("ok", "ok", 200),
+        ("auth", "auth", 403),
+        ("payment", "payment", 402),
+        ("not_found", "not_found", 404),
+        ("gone", "gone", 410),
+        ("rate_limited", "rate_limited", 429),
+        ("server_error", "server_error", 503),
+    ],
+)
 def test_router_answer_is_classified(hub: Harness, behaviour: str, outcome: str, status: int) -> None:
     first = _pairs(hub)[0]
     hub.catalog.health[first] = behaviour
@@ -112,6 +139,7 @@ def test_dropped_connection_is_network(hub: Harness, loopback: Config) -> None:
 
 
 # ---- what gets probed ----------------------------------------------------------------------------
+
 
 def test_non_conversational_and_staging_mappings_are_unsupported_without_a_request(hub: Harness) -> None:
     _insert_mapping(hub, "acme/image-model", "fal-ai", "live", "text-to-image")
@@ -166,27 +194,43 @@ def test_health_runs_concurrently_within_the_limit(hub: Harness) -> None:
 
 # ---- history -----------------------------------------------------------------------------------
 
+
 def test_health_latest_has_one_row_per_pair_and_a_24h_ok_ratio(hub: Harness) -> None:
     pair = _pairs(hub)[0]
-    for at, behaviour in ((T0 - timedelta(hours=30), "server_error"), (T0, "ok"), (T0 + timedelta(hours=1), "server_error"),
-                          (T0 + timedelta(hours=2), "ok")):
+    for at, behaviour in (
+        (T0 - timedelta(hours=30), "server_error"),
+        (T0, "ok"),
+        (T0 + timedelta(hours=1), "server_error"),
+        (T0 + timedelta(hours=2), "ok"),
+    ):
         hub.catalog.health[pair] = behaviour
         _health(hub, at=at)
     latest = hub.sql("SELECT model_id, provider, outcome, ok_ratio_24h, checked_at FROM health_latest")
-    assert len(latest) == len({(m, p) for m, p, *_ in latest}) == hub.one("SELECT COUNT(DISTINCT model_id || ' ' || provider) FROM health_checks")
+    assert (
+        len(latest)
+        == len({(m, p) for m, p, *_ in latest})
+        == hub.one("SELECT COUNT(DISTINCT model_id || ' ' || provider) FROM health_checks")
+    )
     mine = [r for r in latest if (r[0], r[1]) == pair]
-    assert mine == [(*pair, "ok", pytest.approx(2 / 3), "2026-03-01T14:00:00.000000Z")]  # the 30-hour-old failure is out
+    assert mine == [
+        (*pair, "ok", pytest.approx(2 / 3), "2026-03-01T14:00:00.000000Z")
+    ]  # the 30-hour-old failure is out
 
 
 def test_rows_carry_utc_time_epoch_and_latency(hub: Harness) -> None:
     _health(hub, limit=1)
-    [(checked_at, epoch, latency)] = hub.sql("SELECT checked_at, checked_epoch, latency_ms FROM health_checks WHERE outcome <> 'unsupported'")
+    [(checked_at, epoch, latency)] = hub.sql(
+        "SELECT checked_at, checked_epoch, latency_ms FROM health_checks WHERE outcome <> 'unsupported'"
+    )
     assert checked_at == "2026-03-01T12:00:00.000000Z" and epoch == T0.timestamp() and latency >= 0
 
 
 # ---- errors, exit codes, secrets ---------------------------------------------------------------
 
-def test_without_a_token_health_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+
+def test_without_a_token_health_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
     monkeypatch.chdir(tmp_path)
@@ -194,7 +238,9 @@ def test_without_a_token_health_exits_2(tmp_path: Path, monkeypatch: pytest.Monk
     assert "no Hugging Face token" in capsys.readouterr().err
 
 
-def test_without_a_token_run_health_raises_before_any_request(hub: Harness, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_without_a_token_run_health_raises_before_any_request(
+    hub: Harness, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
     with pytest.raises(UsageError, match="HF_TOKEN"):
@@ -202,7 +248,9 @@ def test_without_a_token_run_health_raises_before_any_request(hub: Harness, monk
     assert _probes(hub) == 0
 
 
-def test_unreadable_database_fails_with_exit_1(hub: Harness, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unreadable_database_fails_with_exit_1(
+    hub: Harness, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     hub.sql("DROP TABLE model_providers")
     with pytest.raises(LoadError):
@@ -227,20 +275,31 @@ def test_render_counts_outcomes_then_lists_bad_pairs(hub: Harness) -> None:
     assert f"{first[0]} [{first[1]}] payment (HTTP 402" in text and f"{second[0]} [{second[1]}]" not in text
 
 
-def test_token_is_never_stored_logged_or_printed(hub: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_token_is_never_stored_logged_or_printed(
+    hub: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from etl.fakehub.server import start_in_thread
 
     for pair, behaviour in zip(_pairs(hub), ("auth", "payment", "server_error", "rate_limited", "not_found")):
         hub.catalog.health[pair] = behaviour
     url, stop = start_in_thread(hub.app)
     db = tmp_path / "secret.db"
-    for key, value in (("HF_TOKEN", SECRET), ("HF_ENDPOINT", url), ("HFSNAP_ROUTER_URL", url), ("HF_HOME", str(tmp_path / "hh"))):
+    for key, value in (
+        ("HF_TOKEN", SECRET),
+        ("HF_ENDPOINT", url),
+        ("HFSNAP_ROUTER_URL", url),
+        ("HF_HOME", str(tmp_path / "hh")),
+    ):
         monkeypatch.setenv(key, value)
     monkeypatch.chdir(tmp_path)
     printed: list[str] = []
     try:
-        for args, codes in ((["refresh", "-v"], (0, 3)), (["refresh", "--json"], (0, 3)), (["health", "-v"], (0,)), (["health", "--json"], (0,))):
+        for args, codes in (
+            (["refresh", "-v"], (0, 3)),
+            (["refresh", "--json"], (0, 3)),
+            (["health", "-v"], (0,)),
+            (["health", "--json"], (0,)),
+        ):
             assert cli_main([*args, "--db", f"sqlite:///{db}"]) in codes
             printed.extend(capsys.readouterr())
     finally:

@@ -51,7 +51,11 @@ def test_reordered_tags_and_mappings_are_not_a_change(harness):
     before = h.scd2_counts()
     for model_id in _served(h, 20):
         item = h.catalog.models[model_id]
-        h.catalog.update(model_id, tags=list(reversed(item["tags"])), inferenceProviderMapping=list(reversed(item["inferenceProviderMapping"])))
+        h.catalog.update(
+            model_id,
+            tags=list(reversed(item["tags"])),
+            inferenceProviderMapping=list(reversed(item["inferenceProviderMapping"])),
+        )
     h.refresh()
     assert h.scd2_counts() == before
 
@@ -75,7 +79,9 @@ def test_gating_flip_is_versioned_and_in_the_diff(harness, capsys):
     run = h.refresh().run_id
     rows = h.sql("SELECT gated, valid_to IS NULL FROM gating_history WHERE model_id = ? ORDER BY gating_id", model_id)
     assert rows == [("false", 0), ("manual", 1)]
-    assert h.sql("SELECT before, after FROM catalog_changes WHERE change = 'gating' AND model_id = ?", model_id) == [("false", "manual")]
+    assert h.sql("SELECT before, after FROM catalog_changes WHERE change = 'gating' AND model_id = ?", model_id) == [
+        ("false", "manual")
+    ]
     assert cli_main(["diff", "--db", h.url, "--since", str(run), "--json"]) == 0
     changes = json.loads(capsys.readouterr().out)
     assert {"gating", "changed"} <= {c["change"] for c in changes if c["model_id"] == model_id}
@@ -88,11 +94,21 @@ def test_mapping_added_removed_and_status_change(harness):
     mapping = [dict(e) for e in h.catalog.models[model_id]["inferenceProviderMapping"]]
     dropped = mapping.pop()
     mapping[0]["status"] = "error" if mapping[0]["status"] != "error" else "live"
-    mapping.append({"provider": "groq" if dropped["provider"] != "groq" else "cerebras", "providerId": "x/y", "status": "live", "task": "conversational"})
+    mapping.append(
+        {
+            "provider": "groq" if dropped["provider"] != "groq" else "cerebras",
+            "providerId": "x/y",
+            "status": "live",
+            "task": "conversational",
+        }
+    )
     h.catalog.set_mapping(model_id, mapping)
     h.refresh()
     h.refresh()  # the dropped mapping is retired after retire_after_misses = 2 runs without it
-    changes = {(r[0], r[1]) for r in h.sql("SELECT change, provider FROM catalog_changes WHERE model_id = ? AND run_id > 1", model_id)}
+    changes = {
+        (r[0], r[1])
+        for r in h.sql("SELECT change, provider FROM catalog_changes WHERE model_id = ? AND run_id > 1", model_id)
+    }
     assert ("provider_status", mapping[0]["provider"]) in changes
     assert ("provider_added", mapping[-1]["provider"]) in changes
     assert ("provider_removed", dropped["provider"]) in changes
@@ -101,15 +117,28 @@ def test_mapping_added_removed_and_status_change(harness):
 def test_price_change_versions_the_offer(harness):
     h = harness()
     h.refresh()
-    model_id = next(m for m, entries in sorted(h.catalog.router.items()) if any(e.get("pricing") for e in entries) and m in h.catalog.served_ids())
+    model_id = next(
+        m
+        for m, entries in sorted(h.catalog.router.items())
+        if any(e.get("pricing") for e in entries) and m in h.catalog.served_ids()
+    )
     entries = [dict(e) for e in h.catalog.router[model_id]]
     priced = next(e for e in entries if e.get("pricing"))
     priced["pricing"] = {"input": 123.0, "output": 456.0}
     h.catalog.set_router(model_id, entries)
     h.refresh()
-    rows = h.sql("SELECT price_input, price_output FROM provider_offers WHERE model_id = ? AND provider = ? AND valid_to IS NULL", model_id, priced["provider"])
+    rows = h.sql(
+        "SELECT price_input, price_output FROM provider_offers WHERE model_id = ? AND provider = ? AND valid_to IS NULL",
+        model_id,
+        priced["provider"],
+    )
     assert rows == [(123.0, 456.0)]
-    assert h.sql("SELECT COUNT(*) FROM catalog_changes WHERE change = 'price' AND model_id = ? AND run_id = 2", model_id)[0][0] == 1
+    assert (
+        h.sql("SELECT COUNT(*) FROM catalog_changes WHERE change = 'price' AND model_id = ? AND run_id = 2", model_id)[
+            0
+        ][0]
+        == 1
+    )
 
 
 def test_deleted_model_is_retired_only_after_the_configured_misses(harness):
@@ -123,7 +152,9 @@ def test_deleted_model_is_retired_only_after_the_configured_misses(harness):
     assert report.counts.models_removed == 1
     assert h.one("SELECT listed FROM models WHERE model_id = ?", model_id) == 0
     assert h.one("SELECT COUNT(*) FROM model_versions WHERE model_id = ? AND valid_to IS NULL", model_id) == 0
-    assert h.sql("SELECT change FROM catalog_changes WHERE model_id = ? AND change = 'removed'", model_id) == [("removed",)]
+    assert h.sql("SELECT change FROM catalog_changes WHERE model_id = ? AND change = 'removed'", model_id) == [
+        ("removed",)
+    ]
 
 
 def test_retire_after_misses_is_configurable(harness):
@@ -167,13 +198,15 @@ def test_a_failed_provider_listing_retires_nothing(harness):
         report = h.refresh()
         assert report.status == "partial" and report.exit_code == 3
     assert h.one("SELECT listed FROM models WHERE model_id = ?", model_id) == 1
-    assert h.one("SELECT error FROM run_sources WHERE run_id = 4 AND \"partition\" LIKE ?", f'%"{provider}"%') is not None
+    assert h.one('SELECT error FROM run_sources WHERE run_id = 4 AND "partition" LIKE ?', f'%"{provider}"%') is not None
 
 
 def test_a_shrunken_listing_retires_nothing(harness):
     h = harness(models=600)
     h.refresh()
-    provider = max(("hf-inference", "featherless-ai"), key=lambda p: sum(p in _providers_of(h, m) for m in h.catalog.served_ids()))
+    provider = max(
+        ("hf-inference", "featherless-ai"), key=lambda p: sum(p in _providers_of(h, m) for m in h.catalog.served_ids())
+    )
     h.app.faults.append(parse_fault(f"shrink:ratio=0.6,times=0,provider={provider}"))
     before = h.one("SELECT COUNT(*) FROM models WHERE listed = 1")
     for _ in range(3):
@@ -226,5 +259,13 @@ def test_only_one_current_row_per_key(harness):
         for model_id in _served(h, 5):
             h.catalog.update(model_id, gated="auto" if h.catalog.models[model_id].get("gated") != "auto" else False)
         h.refresh()
-    for table, key in (("model_versions", "model_id"), ("gating_history", "model_id"), ("model_providers", "model_id, provider"), ("provider_offers", "model_id, provider")):
-        assert h.sql(f"SELECT {key}, COUNT(*) FROM {table} WHERE valid_to IS NULL GROUP BY {key} HAVING COUNT(*) > 1") == []
+    for table, key in (
+        ("model_versions", "model_id"),
+        ("gating_history", "model_id"),
+        ("model_providers", "model_id, provider"),
+        ("provider_offers", "model_id, provider"),
+    ):
+        assert (
+            h.sql(f"SELECT {key}, COUNT(*) FROM {table} WHERE valid_to IS NULL GROUP BY {key} HAVING COUNT(*) > 1")
+            == []
+        )

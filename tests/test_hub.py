@@ -100,9 +100,15 @@ def test_token_goes_only_to_configured_hosts():
 
 def test_next_link_to_another_host_is_refused():
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json=[{"id": "a/b"}], headers={"Link": '<http://evil.test/api/models?cursor=x>; rel="next"'})
+        return httpx.Response(
+            200, json=[{"id": "a/b"}], headers={"Link": '<http://evil.test/api/models?cursor=x>; rel="next"'}
+        )
 
-    c = HubClient(HubConfig(endpoint="http://hub.test", router="http://hub.test"), token="hf_secret", transport=httpx.MockTransport(handler))
+    c = HubClient(
+        HubConfig(endpoint="http://hub.test", router="http://hub.test"),
+        token="hf_secret",
+        transport=httpx.MockTransport(handler),
+    )
     with pytest.raises(HubRejected, match="leaves the configured hosts"):
         list(c.iter_pages("/api/models", []))
 

@@ -9,8 +9,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -38,7 +38,13 @@ def _env(hub_url: str) -> dict[str, str]:
 def holder(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, str]]:
     """Process A: holds the refresh lock of tmp_path/hf.db until killed."""
     url = f"sqlite:///{tmp_path / 'hf.db'}"
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, url], stdout=subprocess.PIPE, text=True, cwd=tmp_path, env=_env("http://127.0.0.1:9"))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, url],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=_env("http://127.0.0.1:9"),
+    )
     try:
         assert proc.stdout.readline().strip() == "locked"
         yield proc, url
@@ -60,8 +66,14 @@ def silent_hub() -> Iterator[str]:
 def test_second_refresh_exits_75_at_once(holder: tuple[subprocess.Popen, str], tmp_path: Path) -> None:
     proc, url = holder
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "etl", "refresh", "--db", url], capture_output=True, text=True,
-                          cwd=tmp_path, env=_env("http://127.0.0.1:9"), timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "etl", "refresh", "--db", url],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=_env("http://127.0.0.1:9"),
+        timeout=60,
+    )
     assert done.returncode == 75, done.stderr
     assert time.monotonic() - started < 20  # no waiting for the lock, no request to the Hub
     last = done.stderr.strip().splitlines()[-1]
@@ -83,8 +95,13 @@ def test_lock_of_a_killed_holder_is_free_at_once(holder: tuple[subprocess.Popen,
 
 def test_run_left_running_by_a_killed_refresh_is_failed_by_the_next(tmp_path: Path, silent_hub: str, harness) -> None:  # type: ignore[no-untyped-def]
     db = tmp_path / "hf.db"
-    proc = subprocess.Popen([sys.executable, "-m", "etl", "refresh", "--db", f"sqlite:///{db}"], cwd=tmp_path,
-                            env=_env(silent_hub), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "etl", "refresh", "--db", f"sqlite:///{db}"],
+        cwd=tmp_path,
+        env=_env(silent_hub),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         run_id = _wait_for_running_run(db, timeout_s=20)
     finally:
@@ -94,7 +111,9 @@ def test_run_left_running_by_a_killed_refresh_is_failed_by_the_next(tmp_path: Pa
     report = h.refresh(h.config.with_db(f"sqlite:///{db}"))
     assert report.status == "complete" and report.run_id > run_id
     with sqlite3.connect(db) as conn:
-        status, error, finished = conn.execute("SELECT status, error, finished_at FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        status, error, finished = conn.execute(
+            "SELECT status, error, finished_at FROM runs WHERE run_id = ?", (run_id,)
+        ).fetchone()
     assert status == "failed" and "interrupted" in error and finished is not None
 
 

@@ -8,8 +8,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -46,8 +46,13 @@ def holder(pg_url: str) -> Iterator[subprocess.Popen[str]]:
 def test_second_refresh_exits_75_naming_the_holder(holder: subprocess.Popen[str], pg_url: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HFSNAP_"))}
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "etl", "refresh", "--db", pg_url], capture_output=True, text=True, timeout=60,
-                          env={**env, "HF_ENDPOINT": "http://127.0.0.1:9", "HFSNAP_ROUTER_URL": "http://127.0.0.1:9"})
+    done = subprocess.run(
+        [sys.executable, "-m", "etl", "refresh", "--db", pg_url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**env, "HF_ENDPOINT": "http://127.0.0.1:9", "HFSNAP_ROUTER_URL": "http://127.0.0.1:9"},
+    )
     assert done.returncode == 75, done.stderr
     assert time.monotonic() - started < 20
     last = done.stderr.strip().splitlines()[-1]

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -32,7 +32,9 @@ FAR_AWAY = "0 0 1 1 *"  # once a year: never fires during a test
 
 
 def _config(refresh_cron: str = "17 */6 * * *", health_cron: str = "47 * * * *", tz: str = "UTC") -> Config:
-    return dataclasses.replace(Config(), schedule=ScheduleConfig(refresh_cron=refresh_cron, health_cron=health_cron, timezone=tz))
+    return dataclasses.replace(
+        Config(), schedule=ScheduleConfig(refresh_cron=refresh_cron, health_cron=health_cron, timezone=tz)
+    )
 
 
 def _fields(trigger: CronTrigger) -> dict[str, str]:
@@ -45,12 +47,21 @@ def _noop() -> None:
 
 # ---- jobs --------------------------------------------------------------------------------------
 
+
 def test_jobs_follow_the_configured_cron_lines_and_timezone() -> None:
     scheduler = build_scheduler(_config(tz="Europe/Paris"), refresh=_noop, health=_noop)
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {"refresh", "health"}
-    assert _fields(jobs["refresh"].trigger) == {"year": "*", "month": "*", "day": "*", "week": "*", "day_of_week": "*",
-                                                "hour": "*/6", "minute": "17", "second": "0"}
+    assert _fields(jobs["refresh"].trigger) == {
+        "year": "*",
+        "month": "*",
+        "day": "*",
+        "week": "*",
+        "day_of_week": "*",
+        "hour": "*/6",
+        "minute": "17",
+        "second": "0",
+    }
     assert _fields(jobs["health"].trigger)["minute"] == "47" and _fields(jobs["health"].trigger)["hour"] == "*"
     assert jobs["refresh"].trigger.timezone == ZoneInfo("Europe/Paris")
     assert not scheduler.running
@@ -61,7 +72,9 @@ def test_jobs_never_overlap_and_coalesce_missed_runs() -> None:
         assert (job.max_instances, job.coalesce, job.misfire_grace_time) == (1, True, 600)
 
 
-@pytest.mark.parametrize("key, value", [("refresh_cron", "61 * * * *"), ("health_cron", "* * * * mon-xyz"), ("refresh_cron", "*/0 * * * *")])
+@pytest.mark.parametrize(
+    "key, value", [("refresh_cron", "61 * * * *"), ("health_cron", "* * * * mon-xyz"), ("refresh_cron", "*/0 * * * *")]
+)
 def test_bad_cron_line_names_its_key(key: str, value: str) -> None:
     config = dataclasses.replace(Config(), schedule=dataclasses.replace(ScheduleConfig(), **{key: value}))
     with pytest.raises(ConfigError, match=f"schedule.{key}"):
@@ -112,9 +125,13 @@ def test_a_failing_job_leaves_the_scheduler_running() -> None:
         ran.set()
         raise RuntimeError("the Hub is on fire")
 
-    scheduler = build_scheduler(_config(refresh_cron=FAR_AWAY, health_cron=FAR_AWAY), refresh=boom, health=_noop,
-                                scheduler=BackgroundScheduler(timezone="UTC"))
-    scheduler.modify_job("refresh", next_run_time=datetime.now(timezone.utc))  # due at once
+    scheduler = build_scheduler(
+        _config(refresh_cron=FAR_AWAY, health_cron=FAR_AWAY),
+        refresh=boom,
+        health=_noop,
+        scheduler=BackgroundScheduler(timezone="UTC"),
+    )
+    scheduler.modify_job("refresh", next_run_time=datetime.now(UTC))  # due at once
     scheduler.start()
     try:
         assert ran.wait(5)
@@ -127,6 +144,7 @@ def test_a_failing_job_leaves_the_scheduler_running() -> None:
 
 # ---- the daemon --------------------------------------------------------------------------------
 
+
 def test_sigterm_lets_the_job_in_flight_finish_then_returns_0(caplog: pytest.LogCaptureFixture) -> None:
     started, finished = threading.Event(), threading.Event()
 
@@ -135,8 +153,11 @@ def test_sigterm_lets_the_job_in_flight_finish_then_returns_0(caplog: pytest.Log
         time.sleep(0.5)
         finished.set()
 
-    scheduler = build_scheduler(_config(refresh_cron=FAR_AWAY, health_cron=FAR_AWAY), refresh=slow_refresh, health=_noop)
-    scheduler.modify_job("refresh", next_run_time=datetime.now(timezone.utc))
+    scheduler = build_scheduler(
+        _config(refresh_cron=FAR_AWAY, health_cron=FAR_AWAY), refresh=slow_refresh, health=_noop
+    )
+    scheduler.modify_job("refresh", next_run_time=datetime.now(UTC))
+
     def terminate() -> None:
         started.wait(30)
         os.kill(os.getpid(), signal.SIGTERM)
@@ -156,10 +177,16 @@ def test_sigterm_lets_the_job_in_flight_finish_then_returns_0(caplog: pytest.Log
 
 def test_daemon_process_exits_0_on_sigterm(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
-    config.write_text(f'[db]\nurl = "sqlite:///{tmp_path / "d.db"}"\n\n'
-                      f'[schedule]\nrefresh_cron = "{FAR_AWAY}"\nhealth_cron = "{FAR_AWAY}"\n')
-    proc = subprocess.Popen([sys.executable, "-m", "etl", "schedule", "--config", str(config)], cwd=tmp_path,
-                            stderr=subprocess.PIPE, text=True)
+    config.write_text(
+        f'[db]\nurl = "sqlite:///{tmp_path / "d.db"}"\n\n'
+        f'[schedule]\nrefresh_cron = "{FAR_AWAY}"\nhealth_cron = "{FAR_AWAY}"\n'
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "etl", "schedule", "--config", str(config)],
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         _read_until(proc, ["refresh: next run at", "health: next run at"], timeout_s=20)
         proc.send_signal(signal.SIGTERM)
@@ -167,7 +194,9 @@ def test_daemon_process_exits_0_on_sigterm(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait()
-    with sqlite3.connect(tmp_path / "d.db") as conn:  # migrated once at start: same-minute jobs cannot race to create it
+    with sqlite3.connect(
+        tmp_path / "d.db"
+    ) as conn:  # migrated once at start: same-minute jobs cannot race to create it
         assert conn.execute("SELECT COUNT(*) FROM runs").fetchone() == (0,)
 
 
@@ -189,6 +218,7 @@ def _read_until(proc: subprocess.Popen, needles: list[str], timeout_s: float) ->
 
 # ---- deploy/ -----------------------------------------------------------------------------------
 
+
 def _unit(name: str) -> configparser.ConfigParser:
     parser = configparser.ConfigParser(strict=False, interpolation=None)
     parser.optionxform = str  # systemd keys are case-sensitive
@@ -203,7 +233,11 @@ def test_oneshot_units_run_hfsnap_hardened(name: str, command: str) -> None:
     assert service["ExecStart"] == f"/opt/hfsnap/.venv/bin/hfsnap {command} --log-format json"
     assert service["WorkingDirectory"] == "/opt/hfsnap"
     assert service["EnvironmentFile"] == "-/etc/hfsnap/env"
-    assert (service["NoNewPrivileges"], service["ProtectSystem"], service["ReadWritePaths"]) == ("yes", "strict", "/opt/hfsnap/data")
+    assert (service["NoNewPrivileges"], service["ProtectSystem"], service["ReadWritePaths"]) == (
+        "yes",
+        "strict",
+        "/opt/hfsnap/data",
+    )
 
 
 def test_refresh_unit_accepts_partial_runs_and_never_retries_a_busy_lock() -> None:
@@ -215,12 +249,20 @@ def test_refresh_unit_accepts_partial_runs_and_never_retries_a_busy_lock() -> No
 def test_schedule_unit_is_a_daemon_that_stops_gracefully() -> None:
     unit = _unit("hfsnap-schedule.service")
     service = unit["Service"]
-    assert (service["Type"], service["Restart"], service["KillSignal"], service["TimeoutStopSec"]) == ("simple", "on-failure", "SIGTERM", "300")
+    assert (service["Type"], service["Restart"], service["KillSignal"], service["TimeoutStopSec"]) == (
+        "simple",
+        "on-failure",
+        "SIGTERM",
+        "300",
+    )
     assert service["ExecStart"].endswith("hfsnap schedule --log-format json")
     assert unit["Install"]["WantedBy"] == "multi-user.target"
 
 
-@pytest.mark.parametrize("timer, cron", [("hfsnap-refresh.timer", ScheduleConfig.refresh_cron), ("hfsnap-health.timer", ScheduleConfig.health_cron)])
+@pytest.mark.parametrize(
+    "timer, cron",
+    [("hfsnap-refresh.timer", ScheduleConfig.refresh_cron), ("hfsnap-health.timer", ScheduleConfig.health_cron)],
+)
 def test_timers_fire_when_the_default_cron_lines_do(timer: str, cron: str) -> None:
     section = _unit(timer)["Timer"]
     assert section["Persistent"] in ("true", "false") and section["Unit"] == timer.replace(".timer", ".service")
@@ -230,7 +272,7 @@ def test_timers_fire_when_the_default_cron_lines_do(timer: str, cron: str) -> No
 def _cron_times(cron: str) -> set[str]:
     """HH:MM of every firing of a crontab line over one UTC day."""
     trigger = CronTrigger.from_crontab(cron, timezone="UTC")
-    at, out = datetime(2030, 1, 1, tzinfo=timezone.utc), set()
+    at, out = datetime(2030, 1, 1, tzinfo=UTC), set()
     while (at := trigger.get_next_fire_time(None, at)) and at.day == 1:
         out.add(at.strftime("%H:%M"))
         at = at.replace(second=1)
@@ -251,7 +293,9 @@ def _expand(field: str, size: int) -> range:
     return range(int(start), size if step else int(start) + 1, int(step or 1))
 
 
-@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze not installed (the configparser tests still run)")
+@pytest.mark.skipif(
+    not shutil.which("systemd-analyze"), reason="systemd-analyze not installed (the configparser tests still run)"
+)
 def test_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
     for unit in DEPLOY.glob("hfsnap-*"):
         # verify insists the binary exists; /opt/hfsnap is where the units expect an install, not this checkout.
@@ -262,9 +306,14 @@ def test_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
 
 
 def test_crontab_example_matches_the_default_cron_lines() -> None:
-    entries = [line.split(None, 5) for line in (DEPLOY / "crontab.example").read_text().splitlines()
-               if line.strip() and not line.startswith("#") and "=" not in line.split()[0]]
+    entries = [
+        line.split(None, 5)
+        for line in (DEPLOY / "crontab.example").read_text().splitlines()
+        if line.strip() and not line.startswith("#") and "=" not in line.split()[0]
+    ]
     crons = {" ".join(e[:5]): e[5] for e in entries}
     assert set(crons) == {ScheduleConfig.refresh_cron, ScheduleConfig.health_cron}
-    assert "hfsnap refresh" in crons[ScheduleConfig.refresh_cron] and "hfsnap health" in crons[ScheduleConfig.health_cron]
+    assert (
+        "hfsnap refresh" in crons[ScheduleConfig.refresh_cron] and "hfsnap health" in crons[ScheduleConfig.health_cron]
+    )
     assert not any("flock" in cmd for cmd in crons.values())  # hfsnap locks itself

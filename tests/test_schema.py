@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-
 from sqlalchemy import inspect
 
 from etl.db import current, head, make_engine, upgrade
@@ -57,6 +56,9 @@ def test_contract_columns_exist_on_every_backend(db_url):
     engine = make_engine(db_url)
     upgrade(engine)
     inspector = inspect(engine)
-    missing = {name: set(cols.split()) - {c["name"] for c in inspector.get_columns(name)} for name, cols in checker.CONTRACT.items()}
+    missing = {
+        name: set(cols.split()) - {c["name"] for c in inspector.get_columns(name)}
+        for name, cols in checker.CONTRACT.items()
+    }
     engine.dispose()
     assert {name: cols for name, cols in missing.items() if cols} == {}

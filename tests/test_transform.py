@@ -28,10 +28,20 @@ ITEM = {
         {"provider": "groq", "providerId": "chat-7b", "status": "staging", "task": "conversational"},
     ],
 }
-OFFERS = parse_offers({"id": "acme/chat-7b", "providers": [
-    {"provider": "together", "status": "live", "context_length": 32768, "pricing": {"input": 0.2, "output": 0.6}},
-    {"provider": "groq", "status": "live", "context_length": 8192, "pricing": {"input": 0.1, "output": 0.1}},
-]})[1]
+OFFERS = parse_offers(
+    {
+        "id": "acme/chat-7b",
+        "providers": [
+            {
+                "provider": "together",
+                "status": "live",
+                "context_length": 32768,
+                "pricing": {"input": 0.2, "output": 0.6},
+            },
+            {"provider": "groq", "status": "live", "context_length": 8192, "pricing": {"input": 0.1, "output": 0.1}},
+        ],
+    }
+)[1]
 
 
 def test_gateway_record_shape():
@@ -49,8 +59,17 @@ def test_gateway_record_shape():
 
 def test_hash_ignores_order_and_counters():
     a = to_row(ITEM, OFFERS)
-    b = to_row({**ITEM, "tags": list(reversed(ITEM["tags"])), "downloads": 999, "likes": 7, "trendingScore": 3,
-                "inferenceProviderMapping": list(reversed(ITEM["inferenceProviderMapping"]))}, OFFERS)
+    b = to_row(
+        {
+            **ITEM,
+            "tags": list(reversed(ITEM["tags"])),
+            "downloads": 999,
+            "likes": 7,
+            "trendingScore": 3,
+            "inferenceProviderMapping": list(reversed(ITEM["inferenceProviderMapping"])),
+        },
+        OFFERS,
+    )
     assert a.row_hash == b.row_hash
     assert a.row_hash != to_row({**ITEM, "gated": "manual"}, OFFERS).row_hash
 

@@ -28,8 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     catalog = generate_catalog(args.models, args.seed)
     print(f"generated {args.models} models in {time.perf_counter() - started:.1f}s", file=sys.stderr, flush=True)
-    app = make_app(catalog, mode=args.mode, page_max=args.page_max, latency_ms=args.latency_ms, faults=faults,
-                   token=args.token)
+    app = make_app(
+        catalog, mode=args.mode, page_max=args.page_max, latency_ms=args.latency_ms, faults=faults, token=args.token
+    )
     serve(app, host=args.host, port=args.port)
     return 0
 

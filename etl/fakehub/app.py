@@ -30,8 +30,15 @@ class FakeHubApp:
     `hang_s` (seconds a `hang` pair blocks), `retry_after_s` (router 429), `rate_quota`/`rate_window_s`.
     """
 
-    def __init__(self, catalog: Catalog, mode: str = "cursor", page_max: int = 1000, latency_ms: int = 0,
-                 faults: Iterable[Fault] = (), token: str | None = None) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        mode: str = "cursor",
+        page_max: int = 1000,
+        latency_ms: int = 0,
+        faults: Iterable[Fault] = (),
+        token: str | None = None,
+    ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         if page_max < 1:
@@ -105,8 +112,10 @@ class FakeHubApp:
                 if f.style == "retry-after":
                     headers = [("Retry-After", str(f.reset))]
                 else:
-                    headers = [("RateLimit", f'"api";r=0;t={f.reset}'),
-                               ("RateLimit-Policy", RATE_POLICY.format(q=self.rate_quota, w=self.rate_window_s))]
+                    headers = [
+                        ("RateLimit", f'"api";r=0;t={f.reset}'),
+                        ("RateLimit-Policy", RATE_POLICY.format(q=self.rate_quota, w=self.rate_window_s)),
+                    ]
                 return error_reply(429, "You have been rate-limited; you can retry this action later.", headers)
         return None
 
@@ -119,24 +128,34 @@ class FakeHubApp:
             self._window_used += 1
             remaining = max(0, self.rate_quota - self._window_used)
             reset = max(1, math.ceil(self._window_start + self.rate_window_s - now))
-        return [("RateLimit", f'"api";r={remaining};t={reset}'),
-                ("RateLimit-Policy", RATE_POLICY.format(q=self.rate_quota, w=self.rate_window_s))]
+        return [
+            ("RateLimit", f'"api";r={remaining};t={reset}'),
+            ("RateLimit-Policy", RATE_POLICY.format(q=self.rate_quota, w=self.rate_window_s)),
+        ]
 
     # ------------------------------------------------------------------ routing
-    def _route(self, method: str, path: str, pairs: list[tuple[str, str]], raw_query: str, body: bytes,
-               environ: dict[str, Any], fired: list[Fault]) -> Reply:
+    def _route(
+        self,
+        method: str,
+        path: str,
+        pairs: list[tuple[str, str]],
+        raw_query: str,
+        body: bytes,
+        environ: dict[str, Any],
+        fired: list[Fault],
+    ) -> Reply:
         try:
             if method == "GET":
                 if path.rstrip("/") == "/api/models":
                     return self._list_models(pairs, raw_query, environ, fired)
                 if path.startswith("/api/models/"):
-                    return self._model_info(path[len("/api/models/"):], pairs)
+                    return self._model_info(path[len("/api/models/") :], pairs)
                 if path == "/api/whoami-v2":
                     return self._whoami(environ)
                 if path.rstrip("/") == "/v1/models":
                     return Reply(200, self._router_models.get(self.catalog))
                 if path.startswith("/v1/models/"):
-                    return self._router_model(path[len("/v1/models/"):])
+                    return self._router_model(path[len("/v1/models/") :])
             elif method == "POST" and path.rstrip("/") == "/v1/chat/completions":
                 if not self._authorized(environ):
                     return error_reply(401, "Invalid credentials in Authorization header")
@@ -145,8 +164,9 @@ class FakeHubApp:
             return error_reply(400, str(exc))
         return error_reply(404, "Sorry, we can't find the page you are looking for.")
 
-    def _list_models(self, pairs: list[tuple[str, str]], raw_query: str, environ: dict[str, Any],
-                     fired: list[Fault]) -> Reply:
+    def _list_models(
+        self, pairs: list[tuple[str, str]], raw_query: str, environ: dict[str, Any], fired: list[Fault]
+    ) -> Reply:
         req = listing.parse(pairs, self.page_max)
         q = req.query
         ids = self._listings.get(self.catalog, q)
@@ -218,8 +238,14 @@ class FakeHubApp:
         return json_reply(200, _WHOAMI)
 
 
-def make_app(catalog: Catalog, mode: str = "cursor", page_max: int = 1000, latency_ms: int = 0,
-             faults: Iterable[Fault] = (), token: str | None = None) -> FakeHubApp:
+def make_app(
+    catalog: Catalog,
+    mode: str = "cursor",
+    page_max: int = 1000,
+    latency_ms: int = 0,
+    faults: Iterable[Fault] = (),
+    token: str | None = None,
+) -> FakeHubApp:
     """Build the WSGI app serving `catalog` (see FakeHubApp)."""
     return FakeHubApp(catalog, mode=mode, page_max=page_max, latency_ms=latency_ms, faults=faults, token=token)
 
@@ -262,14 +288,34 @@ def _with_query(raw_query: str) -> str:
 
 
 _WHOAMI: dict[str, Any] = {
-    "type": "user", "id": "64f0c0ffee0000000000cafe", "name": "fake-user", "fullname": "Fake User",
-    "email": "fake-user@example.invalid", "emailVerified": True, "canPay": False, "isPro": False, "periodEnd": None,
-    "avatarUrl": "/avatars/fake-user.svg", "billingMode": "postpaid", "orgs": [],
-    "auth": {"type": "access_token", "accessToken": {
-        "displayName": "hfsnap-fake", "role": "fineGrained", "createdAt": "2026-01-01T00:00:00.000Z",
-        "fineGrained": {
-            "global": ["inference.serverless.write", "discussion.write"],
-            "scoped": [{"entity": {"type": "user", "name": "fake-user", "_id": "64f0c0ffee0000000000cafe"},
-                        "permissions": ["repo.content.read"]}],
-            "canReadGatedRepos": True}}},
+    "type": "user",
+    "id": "64f0c0ffee0000000000cafe",
+    "name": "fake-user",
+    "fullname": "Fake User",
+    "email": "fake-user@example.invalid",
+    "emailVerified": True,
+    "canPay": False,
+    "isPro": False,
+    "periodEnd": None,
+    "avatarUrl": "/avatars/fake-user.svg",
+    "billingMode": "postpaid",
+    "orgs": [],
+    "auth": {
+        "type": "access_token",
+        "accessToken": {
+            "displayName": "hfsnap-fake",
+            "role": "fineGrained",
+            "createdAt": "2026-01-01T00:00:00.000Z",
+            "fineGrained": {
+                "global": ["inference.serverless.write", "discussion.write"],
+                "scoped": [
+                    {
+                        "entity": {"type": "user", "name": "fake-user", "_id": "64f0c0ffee0000000000cafe"},
+                        "permissions": ["repo.content.read"],
+                    }
+                ],
+                "canReadGatedRepos": True,
+            },
+        },
+    },
 }

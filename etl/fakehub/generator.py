@@ -66,8 +66,9 @@ class _Generator:
         # Creation dates drawn up front and sorted, so repos are generated oldest first: `_id`s (which embed the
         # creation time, like ObjectIds) then ascend with insertion order and sorting by _id is nearly free.
         last = len(self.pools.date_strings) - 1
-        self.created = array("i", sorted(-1 if rng.random() < 0.08 else int(rng.random() * last)
-                                         for _ in range(n_models)))
+        self.created = array(
+            "i", sorted(-1 if rng.random() < 0.08 else int(rng.random() * last) for _ in range(n_models))
+        )
         self.authors = make_authors(rng, max(20, n_models // 6))
         self.proc = f"{rng.getrandbits(40):010x}"  # the "process" part of ObjectIds, fixed per run
         self.factory = ProfileFactory(rng, self.pools)
@@ -109,7 +110,7 @@ class _Generator:
         k = i & 4095
         if k == 0 or not self._sha_block:
             self._sha_block = self.rng.randbytes(20 * 4096).hex()
-        return self._sha_block[k * 40:k * 40 + 40]
+        return self._sha_block[k * 40 : k * 40 + 40]
 
     # ------------------------------------------------------------------ one model
     def model(self, i: int) -> None:
@@ -141,14 +142,14 @@ class _Generator:
 
         # Counters: heavy tails (log-normal downloads, likes ~ downloads^0.55, mostly-zero trending).
         downloads = 0 if rnd() < 0.22 else int(min(4e8, math.exp(3.2 + 2.7 * _gauss(rnd))))
-        likes = int(downloads ** 0.55 * rnd() * 0.35) if rnd() < 0.8 else int(rnd() * 3)
+        likes = int(downloads**0.55 * rnd() * 0.35) if rnd() < 0.8 else int(rnd() * 3)
         t = rnd()
         if t < 0.7:
             trending: int | float = 0
         elif t < 0.76:
             trending = round(rnd() * 3, 1)  # the Hub emits fractional scores like 0.2
         else:
-            trending = int(likes ** 0.5 * rnd() * 2)
+            trending = int(likes**0.5 * rnd() * 2)
         g = rnd()
         private = g < 0.003
         total = prof.total
@@ -233,8 +234,12 @@ class _Generator:
                 task = "feature-extraction"  # embedding providers map sentence-similarity repos as embedders
             else:
                 task = tag
-            entry = new_entry(p, mid if p in _SAME_ID else _provider_id(p, author, lower),
-                              _LIVE if r < 0.86 else (_STAGING if r < 0.93 else _ERROR), task)
+            entry = new_entry(
+                p,
+                mid if p in _SAME_ID else _provider_id(p, author, lower),
+                _LIVE if r < 0.86 else (_STAGING if r < 0.93 else _ERROR),
+                task,
+            )
             if lora and (p == "fal-ai" or p == "replicate"):
                 entry["adapter"] = "lora"
                 entry["adapterWeightsPath"] = "lora.safetensors"

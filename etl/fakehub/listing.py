@@ -43,8 +43,17 @@ class Query:
     @property
     def filtered(self) -> bool:
         """Any filter at all (what capped mode caps)."""
-        return bool(self.search or self.author or self.filters or self.pipeline_tag or self.gated is not None
-                    or self.providers or self.warm or self.min_params is not None or self.max_params is not None)
+        return bool(
+            self.search
+            or self.author
+            or self.filters
+            or self.pipeline_tag
+            or self.gated is not None
+            or self.providers
+            or self.warm
+            or self.min_params is not None
+            or self.max_params is not None
+        )
 
 
 @dataclass(frozen=True)
@@ -179,8 +188,11 @@ def _predicates(q: Query) -> list[Callable[[str, dict[str, Any]], bool]]:
         author = q.author
         preds.append(lambda mid, it: it.get("author", mid.partition("/")[0]) == author)
     for f in q.filters:  # ANDed; a filter matches a tag, the pipeline tag or the library
-        preds.append(lambda mid, it, f=f: f in (it.get("tags") or ()) or it.get("pipeline_tag") == f
-                     or it.get("library_name") == f)
+        preds.append(
+            lambda mid, it, f=f: (
+                f in (it.get("tags") or ()) or it.get("pipeline_tag") == f or it.get("library_name") == f
+            )
+        )
     if q.pipeline_tag:
         tag = q.pipeline_tag
         preds.append(lambda mid, it: it.get("pipeline_tag") == tag)

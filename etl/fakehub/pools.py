@@ -9,9 +9,9 @@ from typing import Any, Final
 from .vocab import ARCHS, DTYPES
 
 OLD_CREATED: Final = "2022-03-02T23:29:04.000Z"  # every repo older than the March 2022 migration carries this date
-OLD_EPOCH: Final = int(dt.datetime(2022, 3, 2, 23, 29, 4, tzinfo=dt.timezone.utc).timestamp())
+OLD_EPOCH: Final = int(dt.datetime(2022, 3, 2, 23, 29, 4, tzinfo=dt.UTC).timestamp())
 DAYS: Final = (dt.date(2026, 8, 20) - dt.date(2022, 3, 3)).days
-START_EPOCH = int(dt.datetime(2022, 3, 3, tzinfo=dt.timezone.utc).timestamp())
+START_EPOCH = int(dt.datetime(2022, 3, 3, tzinfo=dt.UTC).timestamp())
 
 _EMPTY: Final[list[Any]] = []
 
@@ -39,11 +39,11 @@ class Pools:
         Models share these strings; exact-second ties on createdAt then happen, which exercises `_id` tie-breaks.
         """
         rng = self.rng
-        epochs = sorted(START_EPOCH + int(DAYS * rng.random() ** 0.6) * 86400 + rng.randrange(86400)
-                        for _ in range(size))
+        epochs = sorted(
+            START_EPOCH + int(DAYS * rng.random() ** 0.6) * 86400 + rng.randrange(86400) for _ in range(size)
+        )
         self.date_epochs = epochs
-        self.date_strings = [dt.datetime.fromtimestamp(e, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-                             for e in epochs]
+        self.date_strings = [dt.datetime.fromtimestamp(e, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z") for e in epochs]
 
     def tag_list(self, tags: tuple[str, ...]) -> list[str]:
         found = self.tags.get(tags)
@@ -65,8 +65,9 @@ class Pools:
             found = self.safetensors[key] = {"parameters": {dtype: total}, "total": total}
         return found
 
-    def card_data(self, license_: str, language: str | None, library: str | None, tag: str | None,
-                  base: str | None) -> dict[str, Any]:
+    def card_data(
+        self, license_: str, language: str | None, library: str | None, tag: str | None, base: str | None
+    ) -> dict[str, Any]:
         key = (license_, language, library, tag, base)
         found = self.card.get(key)
         if found is None:
@@ -93,8 +94,12 @@ class Pools:
             else:
                 found = {"architectures": [cls or "GenericModel"], "model_type": model_type}
                 if family in ("llm", "vlm"):
-                    found["tokenizer_config"] = {"bos_token": "<|begin|>", "eos_token": "<|end|>", "pad_token": None,
-                                                 "chat_template": "{% for m in messages %}...{% endfor %}"}
+                    found["tokenizer_config"] = {
+                        "bos_token": "<|begin|>",
+                        "eos_token": "<|end|>",
+                        "pad_token": None,
+                        "chat_template": "{% for m in messages %}...{% endfor %}",
+                    }
             self.configs[model_type] = found
         return found
 
@@ -106,9 +111,15 @@ class Pools:
             if gguf:
                 names += [f"model-{q}.gguf" for q in ("Q2_K", "Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0")]
             elif library == "diffusers":
-                names += ["model_index.json", "scheduler/scheduler_config.json", "text_encoder/config.json",
-                          "unet/config.json", "unet/diffusion_pytorch_model.safetensors", "vae/config.json",
-                          "vae/diffusion_pytorch_model.safetensors"]
+                names += [
+                    "model_index.json",
+                    "scheduler/scheduler_config.json",
+                    "text_encoder/config.json",
+                    "unet/config.json",
+                    "unet/diffusion_pytorch_model.safetensors",
+                    "vae/config.json",
+                    "vae/diffusion_pytorch_model.safetensors",
+                ]
             else:
                 names.append("config.json")
                 if has_safetensors and shards > 1:

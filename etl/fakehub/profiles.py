@@ -25,11 +25,34 @@ BASE_FAMILIES = ("llm", "vlm", "diffusion")  # families whose repos get finetune
 class Profile:
     """Everything about a repo that many repos share; items reference these objects instead of copying them."""
 
-    __slots__ = ("tag", "family", "library", "conv", "tags", "config", "card", "siblings", "safetensors",
-                 "total", "mask_token", "arch", "license", "language", "base_id")
+    __slots__ = (
+        "tag",
+        "family",
+        "library",
+        "conv",
+        "tags",
+        "config",
+        "card",
+        "siblings",
+        "safetensors",
+        "total",
+        "mask_token",
+        "arch",
+        "license",
+        "language",
+        "base_id",
+    )
 
-    def __init__(self, tag: str | None, family: str, library: str | None, conv: bool, arch: int, license_: str,
-                 language: str | None) -> None:
+    def __init__(
+        self,
+        tag: str | None,
+        family: str,
+        library: str | None,
+        conv: bool,
+        arch: int,
+        license_: str,
+        language: str | None,
+    ) -> None:
         self.tag, self.family, self.library, self.conv = tag, family, library, conv
         self.arch, self.license, self.language = arch, license_, language
         self.tags: list[str] = []
@@ -84,8 +107,13 @@ class ProfileFactory:
         rel = "quantized" if kind in ("gguf", "quantized") else kind
         has_st = library not in _NO_SAFETENSORS and kind != "adapter"
         extra = self.rng.choice(_QUANT_TAGS) if rel == "quantized" else ("lora" if kind == "adapter" else None)
-        self._finish(prof, has_st, base.total or self._params(base.family), extra=extra,
-                     base_tags=("base_model:" + base_id, f"base_model:{rel}:{base_id}"))
+        self._finish(
+            prof,
+            has_st,
+            base.total or self._params(base.family),
+            extra=extra,
+            base_tags=("base_model:" + base_id, f"base_model:{rel}:{base_id}"),
+        )
         self.derived[key] = prof
         return prof
 
@@ -104,8 +132,13 @@ class ProfileFactory:
         if family in ("llm", "vlm"):
             total = rng.choice(LLM_SIZES_B) * 1e9 * rng.uniform(0.97, 1.08)
         else:
-            lo, hi = {"encoder": (1.5e7, 6e8), "diffusion": (8e8, 1.2e10), "speech": (3e7, 2e9),
-                      "vision": (5e6, 7e8), "seq2seq": (6e7, 3e9)}.get(family, (1e6, 1e9))
+            lo, hi = {
+                "encoder": (1.5e7, 6e8),
+                "diffusion": (8e8, 1.2e10),
+                "speech": (3e7, 2e9),
+                "vision": (5e6, 7e8),
+                "seq2seq": (6e7, 3e9),
+            }.get(family, (1e6, 1e9))
             total = math.exp(rng.uniform(math.log(lo), math.log(hi)))
         digits = max(0, int(math.log10(total)) - 2)
         return int(round(total / 10**digits) * 10**digits)

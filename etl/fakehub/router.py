@@ -30,7 +30,9 @@ def model_entry(catalog: Catalog, mid: str, providers: list[dict[str, Any]]) -> 
     item = catalog.models.get(mid)
     vision = item is not None and item.get("pipeline_tag") == "image-text-to-text"
     return {
-        "id": mid, "object": "model", "created": _created(item),
+        "id": mid,
+        "object": "model",
+        "created": _created(item),
         "owned_by": (item or {}).get("author") or mid.partition("/")[0],
         "architecture": {"input_modalities": ["text", "image"] if vision else ["text"], "output_modalities": ["text"]},
         "providers": providers,
@@ -77,8 +79,7 @@ def pick_provider(catalog: Catalog, model: str) -> tuple[str, str] | None:
     return mid, str(best["provider"])
 
 
-def chat_completion(catalog: Catalog, body: bytes, stop: threading.Event, hang_s: float,
-                    retry_after_s: int) -> Reply:
+def chat_completion(catalog: Catalog, body: bytes, stop: threading.Event, hang_s: float, retry_after_s: int) -> Reply:
     """Answer one chat completion as the router would for the pair's health behaviour."""
     try:
         payload = orjson.loads(body or b"{}")
@@ -97,8 +98,11 @@ def chat_completion(catalog: Catalog, body: bytes, stop: threading.Event, hang_s
     if behaviour == "auth":
         return error_reply(403, f"This authentication method does not have sufficient permissions to call {provider}.")
     if behaviour == "payment":
-        return error_reply(402, "You have exceeded your monthly included credits for Inference Providers. "
-                                "Subscribe to PRO to get 20x more monthly included credits.")
+        return error_reply(
+            402,
+            "You have exceeded your monthly included credits for Inference Providers. "
+            "Subscribe to PRO to get 20x more monthly included credits.",
+        )
     if behaviour == "not_found":
         return error_reply(404, f"Model {mid} is not available on provider {provider}.")
     if behaviour == "gone":
@@ -117,9 +121,13 @@ def chat_completion(catalog: Catalog, body: bytes, stop: threading.Event, hang_s
 
 def _completion(mid: str, provider: str) -> dict[str, Any]:
     return {
-        "id": f"chatcmpl-{zlib.crc32(f'{mid}:{provider}'.encode()):08x}", "object": "chat.completion",
-        "created": int(time.time()), "model": mid, "system_fingerprint": f"fake-{provider}",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": "P"}, "finish_reason": "length",
-                     "logprobs": None}],
+        "id": f"chatcmpl-{zlib.crc32(f'{mid}:{provider}'.encode()):08x}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": mid,
+        "system_fingerprint": f"fake-{provider}",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "P"}, "finish_reason": "length", "logprobs": None}
+        ],
         "usage": {"prompt_tokens": 9, "completion_tokens": 1, "total_tokens": 10},
     }

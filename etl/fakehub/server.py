@@ -50,8 +50,9 @@ def serve(app: FakeHubApp, host: str = "127.0.0.1", port: int = 0, ready: Callab
 def start_in_thread(app: FakeHubApp, host: str = "127.0.0.1", port: int = 0) -> tuple[str, Callable[[], None]]:
     """Serve in a daemon thread; returns (base url, stop). stop() also closes the app to wake sleeping requests."""
     server, url = _make(app, host, port)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name=f"fake-hub {url}", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"fake-hub {url}", daemon=True
+    )
     thread.start()
 
     def stop() -> None:

@@ -8,8 +8,19 @@ from .listing import View
 from .vocab import PROVIDER_ORG
 
 # The key set (and order) of a listing item without full/expand, as recorded from the live Hub.
-DEFAULT_KEYS = ("_id", "id", "likes", "trendingScore", "private", "downloads", "tags", "pipeline_tag", "library_name",
-                "createdAt", "modelId")
+DEFAULT_KEYS = (
+    "_id",
+    "id",
+    "likes",
+    "trendingScore",
+    "private",
+    "downloads",
+    "tags",
+    "pipeline_tag",
+    "library_name",
+    "createdAt",
+    "modelId",
+)
 # full=true returns "most" data but not these (config/cardData have their own flags).
 FULL_EXCLUDED = frozenset({"inferenceProviderMapping", "safetensors", "cardData", "config"})
 _MAPPING = "inferenceProviderMapping"
