@@ -6,6 +6,7 @@ import itertools
 import logging
 import math
 import queue
+import re
 import threading
 import typing
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from typing import Any
 from .config import SORT_KEYS, Config, SourceConfig
 from .errors import HubError, HubRejected
 from .hub import HubClient
+from .transform import item_id
 
 log = logging.getLogger("hfsnap.extract")
 
@@ -41,6 +43,12 @@ SUMMARY_LIMIT = 10_000  # per listing: enough to plan a split of any capped list
 ID_LIMIT = 50_000  # per listing: distinct ids tracked exactly; a listing this long is no cap candidate
 MAX_DEPTH = 6
 NO_PROGRESS_PAGES = 3
+# Provider ids huggingface_hub knows but the Hub never maps: their mapping is synthesized by the client
+# (hub-api.md section 5), so a listing of them is empty at best and a 400 at worst.
+CLIENT_ONLY = frozenset({"openai"})
+PROBE_SORT = "downloads"  # the order a full last page is checked against (see Extractor._confirm_end)
+_UNKNOWN_PROVIDER = re.compile(r"unknown|invalid|not (?:a )?(?:known|valid|supported)", re.IGNORECASE)
+_UNITS = ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K"))
 
 
 def known_providers() -> tuple[str, ...]:
@@ -51,6 +59,22 @@ def known_providers() -> tuple[str, ...]:
         return tuple(typing.get_args(PROVIDER_T))
     except Exception:  # an older or newer huggingface_hub: the router and mappings still name providers
         return ()
+
+
+def round_count(n: int) -> int:
+    """A parameter count rounded to two significant digits: what the documented `6B`/`5900M` form expresses."""
+    if n < 100:
+        return max(0, n)
+    step = 10 ** (len(str(n)) - 2)
+    return max(step, round(n / step) * step)
+
+
+def format_count(n: int) -> str:
+    """`5900000000` -> `5900M`, `7000000000` -> `7B` (the num_parameters syntax of hub-api.md, min:6B,max:128B)."""
+    for unit, suffix in _UNITS:
+        if n >= unit and n % unit == 0:
+            return f"{n // unit}{suffix}"
+    return str(n)
 
 
 def partition_key(filters: dict[str, Any]) -> str:
@@ -72,11 +96,13 @@ class Listing:
     depth: int = 0
     parent: str | None = None
     pages: int = 0
+    probes: int = 0  # requests that checked a full last page (see Extractor._confirm_end)
     requests: int = 0
     items: int = 0
     complete: bool = False
     capped: bool = False
     shrunk: bool = False
+    provider_unknown: bool = False  # the Hub answered 400 naming the partition's provider as unknown
     error: str | None = None
     estimated_total: int | None = None
     reached: int | None = None
@@ -101,12 +127,8 @@ class Listing:
                 out.append(("gated", "true" if value else "false"))
             elif key == "num_parameters":
                 lo, hi = value
-                out.append(
-                    (
-                        "num_parameters",
-                        ",".join(p for p in (f"min:{lo}" if lo else "", f"max:{hi}" if hi is not None else "") if p),
-                    )
-                )
+                bounds = (f"min:{format_count(lo)}" if lo else "", f"max:{format_count(hi)}" if hi is not None else "")
+                out.append(("num_parameters", ",".join(b for b in bounds if b)))
             else:
                 out.append((key, str(value)))
         out += [("expand", e) for e in EXPAND]
@@ -208,10 +230,14 @@ class Extractor:
         config: Config,
         extra_providers: set[str] | None = None,
         last_counts: dict[tuple[str, str, str], int] | None = None,
+        retiring: set[str] | None = None,
     ) -> None:
         self.client = client
         self.config = config
         self.extra_providers = set(extra_providers or ())
+        # Providers that look gone (unknown to huggingface_hub, absent from a complete router list): an empty
+        # listing of one of them is believed, unless some mapping still names it (see _accept_gone).
+        self.retiring = set(retiring or ())
         self.last_counts = last_counts or {}
         self.report = ExtractionReport()
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=2)  # bounded: parsed pages wait here, memory does not grow
@@ -252,7 +278,7 @@ class Extractor:
         if wanted != "all":
             names = [p.strip() for p in wanted.split(",") if p.strip()]
         else:
-            names = sorted(set(known_providers()) | self.extra_providers)
+            names = sorted((set(known_providers()) | self.extra_providers) - CLIENT_ONLY)
         size = {key[1]: n for key, n in self.last_counts.items() if key[0] == source.name and key[2] == PRIMARY_SORT}
         return sorted(
             names, key=lambda p: -size.get(partition_key({**_source_filters(source), "inference_provider": p}), 0)
@@ -353,6 +379,7 @@ class Extractor:
                 self._finish(event)
                 for listing, node in self._follow_ups(event, self._nodes.get(id(event))):
                     submit(listing, node)
+            self._accept_gone()
             for node in self.report.roots.values():
                 _settle(node)
         finally:
@@ -363,13 +390,13 @@ class Extractor:
     def _finish(self, listing: Listing) -> None:
         """Shrink check against the last complete count of the same listing."""
         self.report.providers_seen |= listing.providers_seen
-        if listing.complete and listing.kind == "catalog":
+        if listing.complete and listing.kind == "catalog" and not listing.provider_unknown:
             last = self.last_counts.get((listing.source, listing.partition, listing.sort))
             if last and listing.items < last * self.config.history.max_shrink:
                 listing.complete, listing.shrunk = False, True
                 listing.error = f"shrunk from {last} to {listing.items} items (history.max_shrink = {self.config.history.max_shrink:g})"
-        if listing.error and not listing.capped and listing.kind == "catalog":
-            self.report.failed_sources.add(listing.source)
+        if listing.error and not listing.capped and not listing.shrunk and listing.kind == "catalog":
+            self.report.failed_sources.add(listing.source)  # a shrunk partition is unproven by its node
         if not listing.capped:
             listing.summaries = None  # only capped partitions need summaries (to plan a split)
             if listing.parent is None:
@@ -388,16 +415,21 @@ class Extractor:
         try:
             self._page_through(listing)
         except HubRejected as exc:
-            # A server that refuses to go past some page has capped the listing; one that refuses the first failed it.
-            listing.capped = listing.pages > 0 and "cursor loop" not in str(exc)
-            listing.error = str(exc)
+            if _names_unknown_provider(listing, str(exc)):
+                # The Hub no longer knows the provider: nothing can be listed under it, which is an empty partition.
+                log.info("%s: the Hub answers %s; an empty partition", listing.partition, exc)
+                listing.complete = listing.provider_unknown = True
+            else:
+                # A server that refuses to go past some page capped the listing; one that refuses the first failed it.
+                listing.capped = listing.pages > 0 and "cursor loop" not in str(exc)
+                listing.error = str(exc)
         except HubError as exc:
             listing.error = str(exc)
         except Exception as exc:  # a bug must fail the listing, not hang the run
             log.exception("listing crashed")
             listing.error = f"internal error: {type(exc).__name__}: {exc}"
         finally:
-            listing.requests = listing.pages
+            listing.requests = listing.pages + listing.probes
             self._put(listing)
 
     def _page_through(self, listing: Listing) -> None:
@@ -420,18 +452,57 @@ class Extractor:
                 listing.complete = True
                 return
             if page.next_url is None:
-                # Ended by itself; a full last page may mean the server just stopped (the cap).
-                listing.capped = len(items) >= limit and listing.kind != "discovery" and not listing.top
+                # Ended by itself; a full last page may mean the server just stopped (the cap), or an exact multiple.
+                full = len(items) >= limit and listing.kind != "discovery" and not listing.top
+                listing.capped = full and not self._confirm_end(listing)
                 listing.complete = not listing.capped
                 return
+
+    def _confirm_end(self, listing: Listing) -> bool:
+        """Whether a listing that ended on a full page without a next link really ended (an exact multiple).
+
+        One page of the same partition in another order settles it: a listing that ended already holds every model
+        of that page, while a capped one misses some (another order reaches models beyond the cap). Only primary
+        listings are checked; the other orders run because the primary was capped.
+        """
+        if listing.kind != "catalog" or listing.sort != PRIMARY_SORT or len(listing.ids) >= ID_LIMIT:
+            return False
+        probe = Listing(listing.source, listing.filters, PROBE_SORT, listing.kind)
+        params = [p for p in probe.params(self.config.hub.page_size) if p[0] != "expand"]  # ids are enough
+        listing.probes += 1
+        pages = self.client.iter_pages("/api/models", params)
+        try:
+            page = next(pages)
+        except (HubError, StopIteration):
+            return False
+        finally:
+            pages.close()
+        ids = {hash(m) for m in map(item_id, page.body) if m is not None}
+        ended = bool(ids) and ids <= listing.ids
+        log.info("%s ends on a full page: %s", listing.partition, "an exact multiple" if ended else "capped")
+        return ended
+
+    def _accept_gone(self) -> None:
+        """Believe an empty listing of a provider that looks gone and that no mapping of this run names.
+
+        Otherwise the shrink rule would hold it unproven forever (its last complete count stays), every run would
+        end partial and nothing could be retired again.
+        """
+        for (_, provider), node in self.report.roots.items():
+            primary = node.primary
+            if primary.shrunk and primary.items == 0 and provider in self.retiring:
+                if provider not in self.report.providers_seen:
+                    log.info("provider %r: an empty listing, no mapping names it: taken as gone", provider)
+                    primary.complete, primary.shrunk, primary.error = True, False, None
 
     def _absorb(self, listing: Listing, items: list[Any]) -> int:
         """Count distinct ids; keep what a split or a ranking needs."""
         new = 0
         for item in items:
-            if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            model_id = item_id(item)
+            if model_id is None:
                 continue  # the transformer rejects it; it counts as nothing here
-            key = hash(item["id"])
+            key = hash(model_id)
             if key in listing.ids:
                 continue
             if len(listing.ids) < ID_LIMIT:
@@ -440,12 +511,10 @@ class Extractor:
             listing.items += 1
             if listing.kind == "top":
                 if listing.items <= (listing.top or 0):
-                    listing.ranking.append(item["id"])
+                    listing.ranking.append(model_id)
             elif listing.summaries is not None:
                 if len(listing.summaries) < SUMMARY_LIMIT:
-                    listing.summaries.append(
-                        (item["id"], item.get("pipeline_tag"), _params_of(item), item.get("gated"))
-                    )
+                    listing.summaries.append((model_id, item.get("pipeline_tag"), _params_of(item), item.get("gated")))
                 else:
                     listing.summaries = None
             mapping = item.get("inferenceProviderMapping")
@@ -456,6 +525,15 @@ class Extractor:
             elif isinstance(mapping, dict):
                 listing.providers_seen.update(k for k in mapping if isinstance(k, str))
         return new
+
+
+def _names_unknown_provider(listing: Listing, message: str) -> bool:
+    """A 400 on the first page of a provider's partition that names the provider as unknown (or invalid)."""
+    provider = listing.filters.get("inference_provider")
+    if listing.kind != "catalog" or listing.pages or not isinstance(provider, str) or "HTTP 400" not in message:
+        return False
+    reason = message.split(": ", 1)[-1]  # the Hub's own words, after "HTTP 400 from <url without query>"
+    return provider.lower() in reason.lower() and bool(_UNKNOWN_PROVIDER.search(reason))
 
 
 def _source_filters(source: SourceConfig) -> dict[str, Any]:
@@ -490,11 +568,14 @@ def _split_filters(
     lo, hi = filters.get("num_parameters", (0, None))
     if len(set(values)) >= 2:
         parts = max(2, math.ceil(max(estimate, len(values)) / (page_size * 0.7)))
-        cuts = sorted({values[(len(values) * i) // parts] for i in range(1, parts)} - {values[0]})
+        # Cut points rounded to what the documented suffix form expresses (two significant digits: 5900M, 7B).
+        quantiles = {round_count(values[(len(values) * i) // parts]) for i in range(1, parts)}
+        cuts = sorted(c for c in quantiles if c > max(lo, values[0]) and (hi is None or c < hi))
         bounds = [lo, *cuts]
-        ranges = [(bounds[i], bounds[i + 1] - 1) for i in range(len(bounds) - 1)] + [(bounds[-1], hi)]
+        # Inclusive bounds on both sides (min:X,max:Y): neighbours share their cut value, which the dedupe by id
+        # absorbs, so contiguous ranges cover every model that has a parameter count (not the ones without).
+        ranges = [(bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1)] + [(bounds[-1], hi)]
         if len(ranges) >= 2:
-            # Contiguous ranges cover every model that has a parameter count, not the ones without.
             return [{**filters, "num_parameters": r} for r in ranges], False
     if "gated" not in filters:
         return [{**filters, "gated": True}, {**filters, "gated": False}], True

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+import hashlib
 from typing import Any
 
 import orjson
@@ -54,6 +55,9 @@ class MergeInput:
     router_complete: bool  # the router's list was read whole: absent offers count as misses
     providers: dict[str, bool] = field(default_factory=dict)  # provider id -> known to huggingface_hub
     rankings: list[tuple[str, str, int, str]] = field(default_factory=list)  # (source, sort, rank, model_id)
+    # Providers this run proved gone (unknown to huggingface_hub, absent from a complete router list and from every
+    # mapping of a proven catalog): a miss each; retired after `retire_after_misses` such runs.
+    providers_absent: set[str] = field(default_factory=set)
     run_sources: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -90,6 +94,7 @@ class Loader:
         self._mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         self._offers: list[tuple[Any, ...]] = []
         self._promoted: list[tuple[str]] = []
+        self._reject_keys: set[bytes] = set()  # 8-byte digests of the rejects written this run
 
     # ---- staging --------------------------------------------------------------------------------
 
@@ -175,7 +180,7 @@ class Loader:
                             r.tags,
                             r.row_hash,
                             r.record,
-                            hashes[r.model_id],
+                            None if r.problems else hashes[r.model_id],  # transformed (and reported) every run
                         )
                         for r in rows
                     ],
@@ -238,16 +243,24 @@ class Loader:
                 out.setdefault(model_id, []).append(Offer(*fields))
         return {k: tuple(v) for k, v in out.items()}
 
-    def add_reject(self, source: str | None, item: Any, reason: str, in_catalog: bool = True) -> None:
+    def add_reject(
+        self, source: str | None, item: Any, reason: str, in_catalog: bool = True, model_id: str | None = None
+    ) -> None:
+        """One `rejects` row per distinct (item, reason) per run: an item several listings return counts once."""
+        try:
+            payload = orjson.dumps(item, option=orjson.OPT_NON_STR_KEYS).decode()
+        except TypeError:
+            payload = repr(item)
+        key = hashlib.blake2b(f"{reason}\0{payload}".encode(), digest_size=8).digest()
+        if key in self._reject_keys:
+            return
+        if len(self._reject_keys) < 10 * MAX_REJECTS:  # bounded memory; beyond that a repeat may count twice
+            self._reject_keys.add(key)
         self.rejects += 1
-        model_id = item.get("id") if isinstance(item, dict) and isinstance(item.get("id"), str) else None
         self.anonymous_rejects += int(model_id is None and in_catalog)
         if self.rejects > MAX_REJECTS:
             return
-        try:
-            payload = orjson.dumps(item, option=orjson.OPT_NON_STR_KEYS).decode()[:20_000]
-        except TypeError:
-            payload = repr(item)[:20_000]
+        payload = payload[:20_000]
         self._do(
             self.conn.execute,
             text("INSERT INTO rejects (run_id, source, model_id, reason, payload) VALUES (:r, :s, :m, :why, :p)"),
@@ -290,6 +303,7 @@ class Loader:
         self._merge_versions(counts)
         self._merge_gating()
         self._merge_mappings(inp)
+        self._flag_unmapped()
         self._merge_membership(inp, counts)
         self._write_facts(inp)
         counts.rows_written = self._rows_written()
@@ -438,6 +452,14 @@ class Loader:
             n=self.history.retire_after_misses,
         )
 
+    def _flag_unmapped(self) -> None:
+        """provider_offers.unmapped: the router offers a provider the Hub does not map for that model (any status)."""
+        self._x(
+            """UPDATE provider_offers SET unmapped = 1 - unmapped WHERE valid_to IS NULL
+               AND unmapped <> CASE WHEN EXISTS (SELECT 1 FROM model_providers p WHERE p.valid_to IS NULL
+                   AND p.model_id = provider_offers.model_id AND p.provider = provider_offers.provider) THEN 0 ELSE 1 END"""
+        )
+
     def _merge_offers(self, router_complete: bool) -> None:
         """Router prices and capabilities per (model, provider)."""
         self._x(
@@ -490,8 +512,10 @@ class Loader:
         self._x(
             """INSERT INTO providers (provider, first_seen_run, last_seen_run, known_to_client)
                SELECT provider, :run, :run, known FROM stage_providers WHERE true
-               ON CONFLICT (provider) DO UPDATE SET last_seen_run = excluded.last_seen_run, known_to_client = excluded.known_to_client"""
+               ON CONFLICT (provider) DO UPDATE SET last_seen_run = excluded.last_seen_run,
+                   known_to_client = excluded.known_to_client, misses = 0, retired_run = NULL"""
         )
+        self._retire_providers(inp.providers_absent)
         if inp.run_sources:
             self.conn.execute(
                 text(
@@ -502,6 +526,19 @@ class Loader:
                 ),
                 [{**row, "run_id": self.run_id} for row in inp.run_sources],
             )
+
+    def _retire_providers(self, absent: set[str]) -> None:
+        """A miss per provider proven gone this run; retired (no longer listed) after retire_after_misses."""
+        if not absent:
+            return
+        self.conn.execute(
+            text("UPDATE providers SET misses = misses + 1 WHERE retired_run IS NULL AND provider = :p"),
+            [{"p": p} for p in sorted(absent)],
+        )
+        self._x(
+            "UPDATE providers SET retired_run = :run WHERE retired_run IS NULL AND misses > 0 AND misses >= :n",
+            n=self.history.retire_after_misses,
+        )
 
     def _rows_written(self) -> dict[str, int]:
         """Rows this run added to each history table (the unchanged re-run's figure)."""

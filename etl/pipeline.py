@@ -25,7 +25,17 @@ from .hub import HubClient, redact, resolve_token
 from .keyset import KeySet
 from .load import Loader, MergeCounts, MergeInput
 from .lock import refresh_lock
-from .transform import ModelRow, Offer, RejectItem, Seen, fingerprint, fingerprint_key, parse_offers, to_row
+from .transform import (
+    ModelRow,
+    Offer,
+    RejectItem,
+    Seen,
+    fingerprint,
+    fingerprint_key,
+    item_id,
+    parse_offers,
+    to_row,
+)
 from .writer import Writer
 
 log = logging.getLogger("hfsnap.pipeline")
@@ -179,9 +189,9 @@ def _fail_run(engine: Engine, run_id: int, clock: Clock, message: str, requests:
 
 
 def _previous_state(engine: Engine) -> tuple[set[str], dict[tuple[str, str, str], int]]:
-    """Providers ever seen, and each listing's last complete item count (for the shrink rule)."""
+    """Providers seen and not retired, and each listing's last complete item count (for the shrink rule)."""
     with engine.connect() as conn:
-        seen = {r[0] for r in conn.execute(text("SELECT provider FROM providers"))}
+        seen = {r[0] for r in conn.execute(text("SELECT provider FROM providers WHERE retired_run IS NULL"))}
         rows = conn.execute(
             text(
                 """SELECT source, "partition", sort, items FROM run_sources WHERE id IN
@@ -250,14 +260,23 @@ def _extract_and_load(
             loader = Loader(conn, run_id, started, config.history, writer)
             loader.create_staging()
             salts, router_providers, router_row = _stage_router(client, loader)
+            # Gone-looking providers: unknown to huggingface_hub and missing from the router's complete list.
+            known = set(known_providers())
+            retiring = set() if not router_row["complete"] else seen_providers - known - router_providers
             extractor = Extractor(
-                client, config, extra_providers=seen_providers | router_providers, last_counts=last_counts
+                client,
+                config,
+                extra_providers=seen_providers | router_providers,
+                last_counts=last_counts,
+                retiring=retiring,
             )
             _stage_all(extractor, loader, salts, progress)
             report = extractor.report
             _fail_if_nothing_worked(report, router_row)
-            merge_input = _merge_input(config, report, bool(router_row["complete"]), router_providers)
+            merge_input = _merge_input(config, report, bool(router_row["complete"]), router_providers, retiring)
             merge_input.catalog_proven = merge_input.catalog_proven and not loader.anonymous_rejects
+            if not merge_input.catalog_proven:
+                merge_input.providers_absent = set()  # unprovable absences retire no provider either
             merge_input.run_sources = [router_row, *(_run_source_row(l) for l in report.listings)]
             counts = loader.merge(merge_input)
             writer.close()
@@ -334,8 +353,8 @@ def _stage_all(
         facts = pending[in_catalog][0]
         todo: list[tuple[dict[str, Any], Seen]] = []
         for item in batch.items:
-            model_id = item.get("id") if isinstance(item, dict) else None
-            if not isinstance(model_id, str) or not model_id:
+            model_id = item_id(item)  # `id`, or the legacy `modelId` of old-shape items
+            if model_id is None:
                 loader.add_reject(source, item, "item without an id", in_catalog)
                 continue
             key = hash(model_id)
@@ -349,13 +368,13 @@ def _stage_all(
             try:
                 fact = fingerprint(item, salts.get(key, b""))
             except RejectItem as exc:
-                loader.add_reject(source, item, str(exc), in_catalog)
+                loader.add_reject(source, item, str(exc), in_catalog, model_id)
                 continue
             if fingerprint_key(fact.raw_hash) in known:
                 facts.append(fact)  # unchanged since its last transform: only this run's counters are new
             else:
                 todo.append((item, fact))
-        served = [item["id"] for item, _ in todo if hash(item["id"]) in salts]
+        served = [fact.model_id for _, fact in todo if hash(fact.model_id) in salts]
         if waiting is not None:
             _transform(waiting, loader, pending)
         waiting = (
@@ -389,15 +408,22 @@ def _transform(page: _ToTransform, loader: Loader, pending: dict[bool, tuple[lis
     facts, rows = pending[page.in_catalog]
     for item, fact in page.todo:
         try:
-            rows.append(to_row(item, offers.get(item["id"], ())))
+            row = to_row(item, offers.get(fact.model_id, ()))
         except RejectItem as exc:
-            loader.add_reject(page.source, item, str(exc), page.in_catalog)
+            loader.add_reject(page.source, item, str(exc), page.in_catalog, fact.model_id)
             continue
+        if row.problems:  # some mapping entries were left out: say so; the rest of the item loads
+            loader.add_reject(page.source, item, "; ".join(row.problems), page.in_catalog, fact.model_id)
+        rows.append(row)
         facts.append(fact)
 
 
 def _merge_input(
-    config: Config, report: ExtractionReport, router_complete: bool, router_providers: set[str]
+    config: Config,
+    report: ExtractionReport,
+    router_complete: bool,
+    router_providers: set[str],
+    retiring: set[str] | None = None,
 ) -> MergeInput:
     catalog_sources = [s for s in config.sources if s.is_catalog]
     catalog_proven = bool(catalog_sources) and all(report.source_proven(s.name) for s in catalog_sources)
@@ -412,7 +438,11 @@ def _merge_input(
     rankings = [
         (l.source, l.sort, rank, m) for l in report.listings if l.kind == "top" for rank, m in enumerate(l.ranking, 1)
     ]
-    return MergeInput(catalog_proven, proven, router_complete, {p: p in known for p in ids}, rankings)
+    # Gone: a retiring provider that no mapping of this (proven) catalog names and no listing found a model for.
+    absent = {p for p in (retiring or set()) - ids if p in proven} if catalog_proven else set()
+    return MergeInput(
+        catalog_proven, proven, router_complete, {p: p in known for p in ids}, rankings, providers_absent=absent
+    )
 
 
 def _run_source_row(l: Listing) -> dict[str, Any]:

@@ -142,6 +142,8 @@ provider_offers = sa.Table(
         sa.Column("supports_structured_output", BOOL),
         sa.Column("is_model_author", BOOL),
         sa.Column("misses", sa.Integer, nullable=False, server_default="0"),
+        # 1 while the Hub maps no such provider for the model: kept, but no source of the catalog's price/context
+        sa.Column("unmapped", BOOL, nullable=False, server_default="0"),
     ),
 )
 
@@ -185,6 +187,8 @@ providers = sa.Table(
     sa.Column("first_seen_run", sa.Integer, nullable=False),
     sa.Column("last_seen_run", sa.Integer, nullable=False),
     sa.Column("known_to_client", BOOL, nullable=False, server_default="0"),
+    sa.Column("misses", sa.Integer, nullable=False, server_default="0"),  # consecutive runs proving it gone
+    sa.Column("retired_run", sa.Integer),  # the run that retired it (no longer listed); NULL while it exists
 )
 
 health_checks = sa.Table(

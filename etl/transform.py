@@ -9,6 +9,8 @@ from typing import Any
 
 import orjson
 
+from .modalities import modalities
+
 VOLATILE = ("downloads", "likes")  # never part of a version's hash
 # Every item field to_row reads except the counters: equal values here mean an equal record.
 FINGERPRINT_KEYS = (
@@ -27,50 +29,9 @@ FINGERPRINT_KEYS = (
     "inferenceProviderMapping",
     "cardData",
 )
-TRANSFORM_VERSION = b"1"  # bump when to_row's output changes: every item is then transformed again
+TRANSFORM_VERSION = b"2"  # bump when to_row's output changes: every item is then transformed again
 GATED_VALUES = {False: "false", None: "false", "false": "false", "auto": "auto", "manual": "manual", True: "manual"}
 MAPPING_STATUSES = frozenset({"live", "staging", "error"})
-
-# pipeline_tag -> (input modalities, output modalities); the gateway's `modality` is "in+in->out".
-_MODALITIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "text-generation": (("text",), ("text",)),
-    "text2text-generation": (("text",), ("text",)),
-    "conversational": (("text",), ("text",)),
-    "summarization": (("text",), ("text",)),
-    "translation": (("text",), ("text",)),
-    "question-answering": (("text",), ("text",)),
-    "fill-mask": (("text",), ("text",)),
-    "text-classification": (("text",), ("text",)),
-    "token-classification": (("text",), ("text",)),
-    "zero-shot-classification": (("text",), ("text",)),
-    "sentence-similarity": (("text",), ("embeddings",)),
-    "feature-extraction": (("text",), ("embeddings",)),
-    "text-ranking": (("text",), ("text",)),
-    "image-text-to-text": (("text", "image"), ("text",)),
-    "visual-question-answering": (("text", "image"), ("text",)),
-    "video-text-to-text": (("text", "video"), ("text",)),
-    "audio-text-to-text": (("text", "audio"), ("text",)),
-    "any-to-any": (("text", "image", "audio"), ("text", "image", "audio")),
-    "image-to-text": (("image",), ("text",)),
-    "image-classification": (("image",), ("text",)),
-    "object-detection": (("image",), ("text",)),
-    "image-segmentation": (("image",), ("image",)),
-    "zero-shot-image-classification": (("image", "text"), ("text",)),
-    "image-feature-extraction": (("image",), ("embeddings",)),
-    "depth-estimation": (("image",), ("image",)),
-    "text-to-image": (("text",), ("image",)),
-    "image-to-image": (("image", "text"), ("image",)),
-    "text-to-video": (("text",), ("video",)),
-    "image-to-video": (("image", "text"), ("video",)),
-    "text-to-speech": (("text",), ("audio",)),
-    "text-to-audio": (("text",), ("audio",)),
-    "automatic-speech-recognition": (("audio",), ("text",)),
-    "audio-classification": (("audio",), ("text",)),
-    "audio-to-audio": (("audio",), ("audio",)),
-    "tabular-classification": (("tabular",), ("text",)),
-    "tabular-regression": (("tabular",), ("text",)),
-}
-
 
 class RejectItem(ValueError):
     """An item that cannot be normalized; its message is the reason stored in `rejects`."""
@@ -119,6 +80,7 @@ class ModelRow:
     row_hash: str
     record: str  # canonical JSON of the gateway record, without volatile counters
     mappings: tuple[Mapping, ...]
+    problems: tuple[str, ...] = ()  # entries left out of the mapping, and why (a reject row; the rest loads)
 
 
 def dumps(value: Any) -> str:
@@ -165,10 +127,19 @@ def _gated(item: dict[str, Any]) -> str:
         raise RejectItem(f"gated: expected false, 'auto' or 'manual', got {value!r}") from None
 
 
-def parse_mappings(raw: Any) -> tuple[Mapping, ...]:
-    """List form (listing) or dict form (model_info) -> Mappings sorted by provider."""
+_STATUS_RANK = {"live": 0, "staging": 1, "error": 2}  # which of two entries for one provider wins
+_REQUIRED = ("providerId", "status", "task")  # what huggingface_hub requires of an entry (hub-api.md section 3)
+
+
+def parse_mappings(raw: Any) -> tuple[tuple[Mapping, ...], tuple[str, ...]]:
+    """List form (listing) or dict form (model_info) -> (Mappings sorted by provider, problems with entries).
+
+    A malformed entry is left out and named in the problems (the item's other entries still load). When one
+    provider appears twice, live beats staging beats error, then the first wins; the duplicate is a problem too.
+    RejectItem only for a mapping that is neither a list nor an object.
+    """
     if raw is None:
-        return ()
+        return (), ()
     if isinstance(raw, dict):
         entries = [dict(v, provider=k) if isinstance(v, dict) else v for k, v in raw.items()]
     elif isinstance(raw, list):
@@ -176,19 +147,57 @@ def parse_mappings(raw: Any) -> tuple[Mapping, ...]:
     else:
         raise RejectItem(f"inferenceProviderMapping: unknown shape {type(raw).__name__}")
     out: dict[str, Mapping] = {}
+    problems: list[str] = []
     for entry in entries:
-        if not isinstance(entry, dict):
-            raise RejectItem(f"inferenceProviderMapping: entry is {type(entry).__name__}, not an object")
-        provider, status = entry.get("provider"), entry.get("status")
-        if not isinstance(provider, str) or not provider:
-            raise RejectItem("inferenceProviderMapping: entry without a provider")
-        if status not in MAPPING_STATUSES:
-            raise RejectItem(f"inferenceProviderMapping[{provider}]: unknown status {status!r}")
-        pid, task, adapter = entry.get("providerId"), entry.get("task"), entry.get("adapter")
-        if not isinstance(pid, (str, type(None))) or not isinstance(task, (str, type(None))):
-            raise RejectItem(f"inferenceProviderMapping[{provider}]: providerId/task must be strings")
-        out[provider] = Mapping(provider, pid, status, task, adapter if isinstance(adapter, str) else None)
-    return tuple(out[p] for p in sorted(out))
+        mapping = _mapping(entry, problems)
+        if mapping is None:
+            continue
+        kept = out.get(mapping.provider)
+        if kept is None:
+            out[mapping.provider] = mapping
+            continue
+        if _STATUS_RANK[mapping.status] < _STATUS_RANK[kept.status]:
+            out[mapping.provider] = mapping
+        winner = out[mapping.provider]
+        problems.append(
+            f"inferenceProviderMapping[{mapping.provider}]: duplicate entry ({kept.status} and {mapping.status}): "
+            f"kept the {winner.status} one"
+        )
+    return tuple(out[p] for p in sorted(out)), tuple(problems)
+
+
+def _mapping(entry: Any, problems: list[str]) -> Mapping | None:
+    """One entry, or None with the reason appended to problems."""
+    if not isinstance(entry, dict):
+        problems.append(f"inferenceProviderMapping: entry is {type(entry).__name__}, not an object")
+        return None
+    provider = entry.get("provider")
+    if not isinstance(provider, str) or not provider:
+        problems.append("inferenceProviderMapping: entry without a provider")
+        return None
+    where = f"inferenceProviderMapping[{provider}]"
+    missing = [k for k in _REQUIRED if entry.get(k) is None]
+    if missing:
+        problems.append(f"{where}: missing {', '.join(missing)}")
+        return None
+    status, pid, task, adapter = entry["status"], entry["providerId"], entry["task"], entry.get("adapter")
+    if status not in MAPPING_STATUSES:
+        problems.append(f"{where}: unknown status {status!r}")
+        return None
+    if not isinstance(pid, str) or not isinstance(task, str):
+        problems.append(f"{where}: providerId and task must be strings")
+        return None
+    return Mapping(provider, pid, status, task, adapter if isinstance(adapter, str) else None)
+
+
+def item_id(item: Any) -> str | None:
+    """The model id of a list item: `id`, or the legacy `modelId` of old-shape items that lack it."""
+    if not isinstance(item, dict):
+        return None
+    value = item.get("id")
+    if value is None:
+        value = item.get("modelId")
+    return value if isinstance(value, str) and value.strip() else None
 
 
 def fingerprint_key(raw_hash: str) -> int:
@@ -268,9 +277,15 @@ def _per_token(price_per_million: float | None) -> str | None:
     return format(price_per_million / 1_000_000, ".12f").rstrip("0").rstrip(".") or "0"
 
 
-def _cheapest(offers: tuple[Offer, ...]) -> Offer | None:
-    """The cheapest live offer with a price; else the live offer with the longest context."""
-    live = [o for o in offers if o.status in (None, "live")]
+def _cheapest(offers: tuple[Offer, ...], mappings: tuple[Mapping, ...]) -> Offer | None:
+    """The cheapest live offer with a price; else the live offer with the longest context.
+
+    Only providers the Hub maps as live count: the router may price a model on a provider the Hub does not map
+    (that offer stays in provider_offers, flagged `unmapped`), and the catalog must not show a price of a provider
+    missing from its provider list.
+    """
+    mapped = {m.provider for m in mappings if m.status == "live"}
+    live = [o for o in offers if o.status in (None, "live") and o.provider in mapped]
     priced = [o for o in live if o.price_input is not None and o.price_output is not None]
     if priced:
         return min(priced, key=lambda o: (o.price_input + o.price_output, o.provider))  # type: ignore[operator]
@@ -306,15 +321,15 @@ def fingerprint(item: dict[str, Any], salt: bytes = b"") -> Seen:
     if not (type(downloads) is int and type(likes) is int and type(dl_all) is int and type(trending) in (int, float)):
         downloads, likes = _opt_number(item, "downloads"), _opt_number(item, "likes")
         trending, dl_all = _opt_number(item, "trendingScore", float), _opt_number(item, "downloadsAllTime")
-    return Seen(item["id"], digest.hexdigest(), downloads, likes, None if trending is None else float(trending), dl_all)
+    return Seen(item_id(item) or "", digest.hexdigest(), downloads, likes, None if trending is None else float(trending), dl_all)
 
 
 def to_row(item: Any, offers: tuple[Offer, ...] = ()) -> ModelRow:
     """Normalize one Hub list item; RejectItem says why it cannot be. Counters are fingerprint()'s job."""
     if not isinstance(item, dict):
         raise RejectItem(f"item is {type(item).__name__}, not an object")
-    model_id = item.get("id", item.get("modelId"))
-    if not isinstance(model_id, str) or not model_id.strip():
+    model_id = item_id(item)
+    if model_id is None:
         raise RejectItem("item without an id")
     tags = _tags(item)
     author = _opt_str(item, "author") or (model_id.split("/", 1)[0] if "/" in model_id else None)
@@ -325,7 +340,7 @@ def to_row(item: Any, offers: tuple[Offer, ...] = ()) -> ModelRow:
         raise RejectItem(f"private: expected a boolean, got {type(private).__name__}")
     created_at, last_modified = _opt_str(item, "createdAt"), _opt_str(item, "lastModified")
     num_parameters = _num_parameters(item)
-    mappings = parse_mappings(item.get("inferenceProviderMapping"))
+    mappings, problems = parse_mappings(item.get("inferenceProviderMapping"))
     by_provider = {o.provider: o for o in offers}
     record = _record(
         model_id,
@@ -356,6 +371,7 @@ def to_row(item: Any, offers: tuple[Offer, ...] = ()) -> ModelRow:
         row_hash=hashlib.sha1(record_json).hexdigest(),
         record=record_json.decode(),
         mappings=mappings,
+        problems=problems,
     )
 
 
@@ -374,8 +390,8 @@ def _record(
 ) -> dict[str, Any]:
     """The gateway-schema record (SPEC section 6) without volatile counters."""
     name = model_id.split("/", 1)[-1]
-    inputs, outputs = _MODALITIES.get(pipeline_tag or "", ((), ()))
-    best = _cheapest(offers)
+    inputs, outputs = modalities(pipeline_tag)
+    best = _cheapest(offers, mappings)
     return {
         "id": model_id,
         "name": name,

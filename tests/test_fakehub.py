@@ -187,8 +187,13 @@ def test_bad_parameters_are_400_with_error_body(client: httpx.Client, query: str
 
 def test_unknown_params_are_ignored(client: httpx.Client) -> None:
     a = client.get("/api/models?limit=7").json()
-    b = client.get("/api/models?limit=7&offset=50&direction=1&apps=ollama").json()
+    b = client.get("/api/models?limit=7&offset=50&direction=-1&apps=ollama").json()
     assert a == b
+
+
+def test_ascending_direction_is_refused_as_the_hub_does(client: httpx.Client) -> None:
+    r = client.get("/api/models?limit=7&direction=1")
+    assert r.status_code == 400 and "direction" in r.json()["error"]
 
 
 def test_default_full_and_expand_shapes(client: httpx.Client, catalog: Catalog) -> None:
@@ -330,10 +335,14 @@ def test_router_models_shape(client: httpx.Client, catalog: Catalog) -> None:
         assert model["object"] == "model" and model["owned_by"] and isinstance(model["created"], int)
         assert set(model["architecture"]) == {"input_modalities", "output_modalities"}
         for p in model["providers"]:
-            assert p["status"] in ("live", "error") and isinstance(p["is_model_author"], bool)
+            assert p.get("status", "live") in ("live", "error") and isinstance(p["is_model_author"], bool)
     providers = [p for m in body["data"] for p in m["providers"]]
     assert any("pricing" in p and "context_length" in p for p in providers)
-    assert any("pricing" not in p for p in providers)  # some pairs lack pricing/context
+    assert any("pricing" not in p and "context_length" not in p for p in providers)  # neither
+    assert any("pricing" in p and "context_length" not in p for p in providers)  # pricing without context
+    assert any("pricing" not in p and "context_length" in p for p in providers)  # context without pricing
+    assert any("status" not in p for p in providers)
+    assert any(isinstance(v, int) for p in providers for v in (p.get("pricing") or {}).values())
     one = body["data"][0]
     assert client.get(f"/v1/models/{one['id']}").json()["id"] == one["id"]
 
@@ -605,7 +614,10 @@ def test_generator_realism(catalog: Catalog) -> None:
     assert all(it["lastModified"] >= it["createdAt"] for it in items)
     for key in ("pipeline_tag", "library_name", "safetensors", "cardData", "config"):
         present = sum(key in it for it in items)
-        assert 0 < present < len(items), key  # present on some, absent (not null) on others
+        assert 0 < present < len(items), key  # present on some, absent on others
+    for key in ("pipeline_tag", "library_name"):  # unknown ones: mostly an explicit null, sometimes no key
+        nulls = sum(key in it and it[key] is None for it in items)
+        assert 0 < nulls < sum(key not in it or it[key] is None for it in items), key
     assert {it["gated"] for it in items} == {False, "auto", "manual"}
     unserved = sum(not it["inferenceProviderMapping"] for it in items) / len(items)
     assert 0.05 < unserved < 0.2

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from etl.transform import RejectItem, fingerprint, parse_mappings, parse_offers, to_row
+from etl.transform import RejectItem, fingerprint, item_id, parse_mappings, parse_offers, to_row
 
 ITEM = {
     "_id": "0123456789abcdef01234567",
@@ -25,7 +25,7 @@ ITEM = {
     "safetensors": {"parameters": {"BF16": 7_000_000_000}, "total": 7_000_000_000},
     "inferenceProviderMapping": [
         {"provider": "together", "providerId": "acme/chat-7b", "status": "live", "task": "conversational"},
-        {"provider": "groq", "providerId": "chat-7b", "status": "staging", "task": "conversational"},
+        {"provider": "groq", "providerId": "chat-7b", "status": "live", "task": "conversational"},
     ],
 }
 OFFERS = parse_offers(
@@ -91,7 +91,6 @@ def test_missing_fields_are_none_not_errors():
         ({"downloads": "many"}, "downloads"),
         ({"tags": 3}, "tags"),
         ({"inferenceProviderMapping": "groq"}, "unknown shape"),
-        ({"inferenceProviderMapping": [{"provider": "groq", "status": "weird"}]}, "unknown status"),
         ({"gated": "sometimes"}, "gated"),
         ({"private": "no"}, "private"),
     ],
@@ -109,3 +108,108 @@ def test_fingerprint_ignores_counters_but_not_content():
     assert a.raw_hash != fingerprint({**ITEM, "gated": "manual"}).raw_hash
     assert a.raw_hash != fingerprint(dict(ITEM), salt=b"router entry changed").raw_hash
     assert (a.downloads, a.likes, a.trending_score) == (10, 2, 0.5)
+
+
+def _entry(provider: str, status: str = "live", **extra) -> dict:
+    return {"provider": provider, "providerId": f"{provider}/chat-7b", "status": status, "task": "conversational", **extra}
+
+
+@pytest.mark.parametrize(
+    "entry, reason",
+    [
+        ({"provider": "hf-inference", "status": "live"}, "inferenceProviderMapping[hf-inference]: missing providerId, task"),
+        ({"provider": "groq", "providerId": "x", "task": "conversational"}, "inferenceProviderMapping[groq]: missing status"),
+        ({"provider": "groq", "providerId": "x", "status": None, "task": "t"}, "missing status"),
+        ({"provider": "groq", "providerId": "x", "status": "weird", "task": "t"}, "unknown status 'weird'"),
+        ({"provider": "groq", "providerId": 7, "status": "live", "task": "t"}, "providerId and task must be strings"),
+        ({"status": "live", "providerId": "x", "task": "t"}, "entry without a provider"),
+        ("groq", "entry is str"),
+    ],
+)
+def test_a_malformed_entry_is_left_out_with_its_reason_and_the_rest_loads(entry, reason):
+    row = to_row({**ITEM, "inferenceProviderMapping": [_entry("together"), entry]})
+    assert [m.provider for m in row.mappings] == ["together"]
+    assert len(row.problems) == 1 and reason in row.problems[0]
+
+
+def test_dict_form_entry_missing_keys_is_left_out():
+    mapping = {"fal-ai": {"status": "live"}, "replicate": {"status": "staging", "providerId": "r/x", "task": "t"}}
+    mappings, problems = parse_mappings(mapping)
+    assert [(m.provider, m.status) for m in mappings] == [("replicate", "staging")]
+    assert problems == ("inferenceProviderMapping[fal-ai]: missing providerId, task",)
+
+
+@pytest.mark.parametrize(
+    "statuses, kept",
+    [
+        (("staging", "live"), "live"),
+        (("live", "staging"), "live"),
+        (("error", "staging"), "staging"),
+        (("staging", "error"), "staging"),
+        (("error", "live", "staging"), "live"),
+    ],
+)
+def test_the_same_provider_twice_live_beats_staging_beats_error(statuses, kept):
+    entries = [_entry("groq", s, providerId=f"groq-{i}") for i, s in enumerate(statuses)]
+    mappings, problems = parse_mappings(entries)
+    assert [m.status for m in mappings] == [kept]
+    assert len(problems) == len(statuses) - 1 and all("groq]: duplicate entry" in p for p in problems)
+
+
+def test_the_same_provider_twice_with_one_status_keeps_the_first():
+    mappings, problems = parse_mappings([_entry("groq", providerId="first"), _entry("groq", providerId="second")])
+    assert [m.provider_model_id for m in mappings] == ["first"] and problems
+
+
+def test_list_entries_with_every_extra_key_parse():
+    entry = _entry("fal-ai", adapter="lora", adapterWeightsPath="lora.safetensors", isModelAuthor=False, type="single-model")
+    nulls = _entry("groq", adapter=None, adapterWeightsPath=None, isModelAuthor=True)
+    mappings, problems = parse_mappings([entry, nulls])
+    assert problems == () and [(m.provider, m.adapter) for m in mappings] == [("fal-ai", "lora"), ("groq", None)]
+
+
+def test_old_shape_item_takes_model_id():
+    old = {k: v for k, v in ITEM.items() if k != "id"} | {"modelId": "acme/chat-7b"}
+    assert item_id(old) == "acme/chat-7b" and to_row(old).model_id == "acme/chat-7b"
+    assert fingerprint(old).model_id == "acme/chat-7b"
+    assert item_id({"id": None, "modelId": "a/b"}) == "a/b" and item_id({"modelId": 3}) is None
+
+
+def test_explicit_nulls_are_absent_values():
+    nulls = {"pipeline_tag": None, "library_name": None, "model-index": None, "cardData": None, "safetensors": None}
+    row = to_row({**ITEM, **nulls, "inferenceProviderMapping": None})
+    assert row.pipeline_tag is None and row.library_name is None and row.num_parameters is None and row.mappings == ()
+
+
+def test_catalog_price_and_context_only_from_mapped_live_providers():
+    offers = parse_offers(
+        {
+            "id": "acme/chat-7b",
+            "providers": [
+                {"provider": "nebius", "status": "live", "context_length": 1_000_000, "pricing": {"input": 0, "output": 0}},
+                {"provider": "groq", "status": "live", "context_length": 8192, "pricing": {"input": 1, "output": 2}},
+                {"provider": "together", "status": "live", "context_length": 32768, "pricing": {"input": 3, "output": 4}},
+            ],
+        }
+    )[1]
+    staging = [_entry("together"), _entry("groq", "staging")]
+    rec = json.loads(to_row({**ITEM, "inferenceProviderMapping": staging}, offers).record)
+    assert rec["context_length"] == 32768 and rec["pricing"]["prompt"] == "0.000003"  # nebius unmapped, groq staging
+    assert [p["provider"] for p in rec["providers"]] == ["groq", "together"]
+    rec = json.loads(to_row({**ITEM, "inferenceProviderMapping": []}, offers).record)
+    assert rec["context_length"] is None and rec["pricing"]["prompt"] is None
+
+
+@pytest.mark.parametrize(
+    "provider, expect",
+    [
+        ({"provider": "a", "status": "live", "pricing": {"input": 1, "output": 3}}, (None, 1.0, 3.0)),
+        ({"provider": "a", "status": "live", "context_length": 4096}, (4096, None, None)),
+        ({"provider": "a", "pricing": {"input": 0.25, "output": 1}}, (None, 0.25, 1.0)),
+        ({"provider": "a", "is_model_author": False}, (None, None, None)),
+    ],
+)
+def test_router_entries_pricing_without_context_context_without_pricing_integers_no_status(provider, expect):
+    (offer,) = parse_offers({"id": "m/x", "providers": [provider]})[1]
+    assert (offer.context_length, offer.price_input, offer.price_output) == expect
+    assert offer.status == provider.get("status")

@@ -27,7 +27,8 @@ class FakeHubApp:
     """WSGI callable serving a Catalog like huggingface.co + router.huggingface.co (see docs/fakehub-interface.md).
 
     Mutable knobs tests may change between requests: `mode`, `page_max`, `latency_ms`, `faults`, `token`,
-    `hang_s` (seconds a `hang` pair blocks), `retry_after_s` (router 429), `rate_quota`/`rate_window_s`.
+    `hang_s` (seconds a `hang` pair blocks), `retry_after_s` (router 429), `rate_quota`/`rate_window_s`,
+    `removed_providers` (a listing naming one answers 400 "unknown provider", as for a provider the Hub dropped).
     """
 
     def __init__(
@@ -54,6 +55,7 @@ class FakeHubApp:
         self.retry_after_s = 1
         self.rate_quota = 10_000
         self.rate_window_s = 300
+        self.removed_providers: set[str] = set()
         self._stop = threading.Event()
         self._lock = threading.Lock()  # fault counters and the rate window
         self._window_start = time.monotonic()
@@ -169,6 +171,8 @@ class FakeHubApp:
     ) -> Reply:
         req = listing.parse(pairs, self.page_max)
         q = req.query
+        for provider in sorted(q.providers & self.removed_providers):
+            raise listing.BadRequest(f"Invalid inference_provider: unknown provider '{provider}'")
         ids = self._listings.get(self.catalog, q)
         start = listing.resume(self.catalog, ids, q.sort, req.cursor) if req.cursor else 0
         end = len(ids)

@@ -12,11 +12,12 @@ class _Item:
 class _Entry:
     """Same trick for list-form inferenceProviderMapping entries (millions of them at scale)."""
 
-    def __init__(self, provider: str, provider_id: str, status: str, task: str) -> None:
+    def __init__(self, provider: str, provider_id: str, status: str, task: str, is_author: bool) -> None:
         self.provider = provider
         self.providerId = provider_id
         self.status = status
         self.task = task
+        self.isModelAuthor = is_author
 
 
 def new_item() -> dict[str, Any]:
@@ -28,6 +29,6 @@ def new_item() -> dict[str, Any]:
     return _Item().__dict__
 
 
-def new_entry(provider: str, provider_id: str, status: str, task: str) -> dict[str, Any]:
-    """A mapping entry `{"provider", "providerId", "status", "task"}` as a key-sharing dict."""
-    return _Entry(provider, provider_id, status, task).__dict__
+def new_entry(provider: str, provider_id: str, status: str, task: str, is_author: bool = False) -> dict[str, Any]:
+    """A mapping entry `{"provider", "providerId", "status", "task", "isModelAuthor"}` as a key-sharing dict."""
+    return _Entry(provider, provider_id, status, task, is_author).__dict__

@@ -14,7 +14,14 @@ from .compact import new_entry, new_item
 from .names import make_authors, make_family, model_name
 from .pools import OLD_CREATED, OLD_EPOCH, Pools
 from .profiles import BASE_FAMILIES, Profile, ProfileFactory
-from .vocab import CHAT_PROVIDERS, HEALTH_BEHAVIOURS, HF_INFERENCE_TASKS, PROVIDER_ORG, TASK_PROVIDERS
+from .vocab import (
+    CHAT_PROVIDERS,
+    HEALTH_BEHAVIOURS,
+    HF_INFERENCE_TASKS,
+    INFERENCE_STATES,
+    PROVIDER_ORG,
+    TASK_PROVIDERS,
+)
 
 # Provider shares. Tuned so that at n=5000 hf-inference serves ~2,900 models over 20+ tasks, featherless-ai ~1,300
 # (text-generation only) and every other provider well under 1,000: the shape that makes a 1000-item cap bite on
@@ -23,6 +30,20 @@ P_FEATHERLESS = 0.75  # of text-generation models
 P_HF_CLASSIC = 0.95  # of models whose task hf-inference serves
 P_HF_LLM = 0.30  # of text-generation / image-text-to-text models
 P_UNSERVED = 0.005  # of otherwise servable models; with task-less repos ~10% overall stay unserved
+# Shapes seen in recorded router lists (175 provider entries of 2026-08): 5% priced without a context length, under
+# 1% with a context length but no price, 10% with an integer price; the reconstructed list has no status at all.
+P_PRICING_ONLY = 0.06
+P_CONTEXT_ONLY = 0.01
+P_INT_PRICE = 0.10
+P_ROUTER_NO_STATUS = 0.04
+# Hub item shapes: task-less / library-less items carry an explicit null more often than no key (2026 listings:
+# pipeline_tag null in 10% of rows, library_name null in 7%); 30% of models that are not warm carry an older
+# `inference` state; mapping entries carry isModelAuthor (85%) and adapterWeightsPath (40%), some `adapter: null`.
+P_EXPLICIT_NULL = 0.8
+P_INFERENCE_STATE = 0.3
+P_NO_AUTHOR_FLAG = 0.15
+P_WEIGHTS_PATH = 0.4
+P_ADAPTER_NULL = 0.1
 EXTRA_COUNTS = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 2, 2, 3)  # providers beyond the rules above
 _QUANT_SUFFIXES = ("AWQ", "Int4", "4bit", "8bit", "FP8", "EXL2")
 
@@ -33,6 +54,8 @@ _CHAT_FLAT = tuple(p for p, w in CHAT_PROVIDERS for _ in range(w))  # rnd()-inde
 _TASK_FLAT = {task: tuple(p for p, w in pairs for _ in range(w)) for task, pairs in TASK_PROVIDERS.items()}
 _SAME_ID = frozenset({"hf-inference", "featherless-ai", "together", "deepinfra", "nscale", "publicai", "ovhcloud"})
 _NO_MAPPING: list[dict[str, Any]] = []  # returned by _mapping() for "not served"; never stored in an item
+_STATES_FLAT = tuple(sys.intern(state) for state, w in INFERENCE_STATES for _ in range(w))
+_SHARDS = tuple(sys.intern(f"model-00001-of-{n:05d}.safetensors") for n in (2, 4, 8, 48, 64, 282))
 
 
 def _gauss(rnd: Any) -> float:
@@ -90,11 +113,15 @@ class _Generator:
             for live in (True, False):
                 entries = []
                 for _ in range(48):
-                    e: dict[str, Any] = {"provider": provider, "status": _LIVE if live else _ERROR}
+                    e: dict[str, Any] = {"provider": provider}
+                    if rng.random() >= P_ROUTER_NO_STATUS:
+                        e["status"] = _LIVE if live else _ERROR
                     if provider != "featherless-ai" and rng.random() < 0.85:  # some pairs lack context/pricing
-                        e["context_length"] = rng.choice(_CTX)
-                        inp = round(0.01 * math.exp(rng.uniform(0, 5.5)), 3)  # $0.01 .. ~$2.5 per 1M tokens
-                        e["pricing"] = {"input": inp, "output": round(inp * rng.choice((1, 1.5, 2, 2, 3, 4)), 3)}
+                        shape = rng.random()
+                        if shape >= P_PRICING_ONLY:
+                            e["context_length"] = rng.choice(_CTX)
+                        if shape < P_PRICING_ONLY or shape >= P_PRICING_ONLY + P_CONTEXT_ONLY:
+                            e["pricing"] = _pricing(rng)
                         e["supports_tools"] = rng.random() < 0.7
                         e["supports_structured_output"] = rng.random() < 0.55
                     if live and provider != "featherless-ai":
@@ -177,8 +204,12 @@ class _Generator:
         tag = prof.tag
         if tag is not None:
             item["pipeline_tag"] = tag
+        elif rnd() < P_EXPLICIT_NULL:
+            item["pipeline_tag"] = None
         if prof.library is not None:
             item["library_name"] = prof.library
+        elif rnd() < P_EXPLICIT_NULL:
+            item["library_name"] = None
         if prof.mask_token is not None:
             item["mask_token"] = prof.mask_token
         if prof.config is not None:
@@ -196,6 +227,8 @@ class _Generator:
                     break
             if prof.conv:
                 self._router(mid, author, mapping)
+        if "inference" not in item and rnd() < P_INFERENCE_STATE:
+            item["inference"] = _STATES_FLAT[int(rnd() * len(_STATES_FLAT))]
         models[mid] = item
 
         if base_pool is not None and base is None and len(base_pool) < 400 and rnd() < 0.1:
@@ -239,13 +272,22 @@ class _Generator:
                 mid if p in _SAME_ID else _provider_id(p, author, lower),
                 _LIVE if r < 0.86 else (_STAGING if r < 0.93 else _ERROR),
                 task,
+                PROVIDER_ORG.get(p, p) == author,
             )
+            u = rnd()
+            if u < P_NO_AUTHOR_FLAG:
+                del entry["isModelAuthor"]
             if lora and (p == "fal-ai" or p == "replicate"):
                 entry["adapter"] = "lora"
                 entry["adapterWeightsPath"] = "lora.safetensors"
                 entry["type"] = _SINGLE
-            elif r < 0.15:
-                entry["type"] = _SINGLE
+            else:
+                if r < 0.15:
+                    entry["type"] = _SINGLE
+                if u < P_ADAPTER_NULL:
+                    entry["adapter"] = None
+                if u < P_WEIGHTS_PATH:
+                    entry["adapterWeightsPath"] = _SHARDS[int(u * 1000) % len(_SHARDS)]
             out.append(entry)
         return out
 
@@ -274,6 +316,15 @@ class _Generator:
         picks = self.rng.sample(pairs, min(len(pairs), per * (len(HEALTH_BEHAVIOURS) - 1)))
         for k, pair in enumerate(picks):
             self.catalog.health[pair] = HEALTH_BEHAVIOURS[1 + k % (len(HEALTH_BEHAVIOURS) - 1)]
+
+
+def _pricing(rng: random.Random) -> dict[str, int | float]:
+    """USD per 1M tokens, $0.01 .. ~$2.5 input; some integer prices, as recorded router lists carry."""
+    if rng.random() < P_INT_PRICE:
+        inp: int | float = rng.choice((1, 1, 2, 3))
+        return {"input": inp, "output": int(inp * rng.choice((1, 2, 2, 3, 4)))}
+    inp = round(0.01 * math.exp(rng.uniform(0, 5.5)), 3)
+    return {"input": inp, "output": round(inp * rng.choice((1, 1.5, 2, 2, 3, 4)), 3)}
 
 
 def _derived_kind(name: str) -> str:

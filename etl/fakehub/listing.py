@@ -132,7 +132,10 @@ def parse(pairs: Iterable[tuple[str, str]], page_max: int) -> Request:
                 expand.append(value)
         elif key == "cursor":
             cursor = value
-        # anything else (direction, offset, apps, ...) is ignored, like the Hub ignores unknown params
+        elif key == "direction":
+            if value.strip() != "-1":  # the Hub refuses ascending order (huggingface_hub#3630)
+                raise BadRequest(f"Invalid direction parameter {value!r}: only descending order (-1) is supported")
+        # anything else (offset, apps, ...) is ignored, like the Hub ignores unknown params
     if expand and (full or config or card_data):
         raise BadRequest("expand cannot be combined with full, config or cardData")
     query = Query(sort, search, author, tuple(filters), pipeline_tag, gated, frozenset(providers), warm, min_p, max_p)

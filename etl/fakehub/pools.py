@@ -56,13 +56,18 @@ class Pools:
         return self.ints.setdefault(value, value)
 
     def safetensors_for(self, total: int) -> dict[str, Any]:
-        """`{"parameters": {dtype: total}, "total": total}`; totals are pre-rounded so the pool stays small."""
+        """`{"parameters": {dtype: n, ...}, "total": total}`; totals are pre-rounded so the pool stays small.
+
+        About one in eight has a second dtype, as recorded bodies do (`{"F32": ..., "I64": 512}`: position ids).
+        """
         dtype = self.rng.choice(DTYPES)
-        key = (dtype, total)
+        extra = 512 if total > 1024 and self.rng.random() < 0.125 else 0
+        key = (dtype, total, extra)
         found = self.safetensors.get(key)
         if found is None:
             total = self.intern_int(total)
-            found = self.safetensors[key] = {"parameters": {dtype: total}, "total": total}
+            params = {dtype: total - extra, "I64": extra} if extra else {dtype: total}
+            found = self.safetensors[key] = {"parameters": params, "total": total}
         return found
 
     def card_data(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 from .listing import View
@@ -21,8 +22,11 @@ DEFAULT_KEYS = (
     "createdAt",
     "modelId",
 )
-# full=true returns "most" data but not these (config/cardData have their own flags).
-FULL_EXCLUDED = frozenset({"inferenceProviderMapping", "safetensors", "cardData", "config"})
+# full=true returns "most" data but not these (config/cardData have their own flags; downloadsAllTime is expand-only).
+FULL_EXCLUDED = frozenset({"inferenceProviderMapping", "safetensors", "cardData", "config", "downloadsAllTime"})
+# model_info's full body: recorded bodies carry neither (both are expand-only there).
+INFO_EXCLUDED = frozenset({"downloadsAllTime", "trendingScore"})
+MODEL_INDEX_NULL_PER_MILLE = 800  # 28 of 35 recorded model_info bodies carry "model-index": null
 _MAPPING = "inferenceProviderMapping"
 
 
@@ -51,7 +55,10 @@ def model_info(item: dict[str, Any], expand: tuple[str, ...] = ()) -> dict[str, 
         out = {"_id": item.get("_id"), "id": item.get("id")}
         out.update((k, item[k]) for k in expand if k in item)
     else:
-        out = dict(item)
+        out = {k: v for k, v in item.items() if k not in INFO_EXCLUDED}
+        mid = str(item.get("id", ""))
+        if "model-index" not in out and zlib.crc32(mid.encode()) % 1000 < MODEL_INDEX_NULL_PER_MILLE:
+            out["model-index"] = None  # an explicit null, deterministic per model
     if _MAPPING in out:
         out[_MAPPING] = mapping_dict(out[_MAPPING], str(item.get("author") or item.get("id", "").partition("/")[0]))
     return out

@@ -73,6 +73,9 @@ TASK_PROVIDERS: Final = {
     "feature-extraction": (("deepinfra", 3), ("scaleway", 2), ("together", 2)),
     "sentence-similarity": (("deepinfra", 2), ("together", 1)),
     "image-segmentation": (("fal-ai", 1),),
+    "image-text-to-video": (("fal-ai", 4), ("wavespeed", 1)),
+    "image-text-to-image": (("fal-ai", 3), ("replicate", 1)),
+    "video-to-video": (("fal-ai", 2),),
 }
 
 # Tasks hf-inference serves (the former serverless Inference API): most classic ones.
@@ -96,6 +99,7 @@ HF_INFERENCE_TASKS: Final = frozenset(
         "text-to-image",
         "audio-classification",
         "table-question-answering",
+        "document-question-answering",
         "zero-shot-image-classification",
         "text-to-speech",
         "image-to-image",
@@ -139,6 +143,35 @@ PIPELINES: Final = (
     ("image-feature-extraction", 6, ("timm", "transformers")),
     ("video-classification", 3, ("transformers",)),
     ("mask-generation", 2, ("transformers",)),
+    # Newer or rarer tags the recorded Hub data carries (trending feeds, the 2024 top-downloads list).
+    ("image-text-to-video", 2, ("diffusers",)),
+    ("image-text-to-image", 2, ("diffusers", "transformers")),
+    ("video-to-video", 1, ("diffusers",)),
+    ("image-to-3d", 1, ("diffusers", None)),
+    ("text-to-3d", 1, ("diffusers", None)),
+    ("any-to-any", 2, ("transformers",)),
+    ("video-text-to-text", 2, ("transformers",)),
+    ("audio-text-to-text", 1, ("transformers",)),
+    ("document-question-answering", 1, ("transformers",)),
+    ("zero-shot-object-detection", 1, ("transformers",)),
+    ("keypoint-detection", 1, ("transformers",)),
+    ("voice-activity-detection", 1, ("pyannote-audio",)),
+    ("unconditional-image-generation", 1, ("diffusers",)),
+    ("tabular-classification", 1, ("sklearn", None)),
+    ("robotics", 1, ("lerobot",)),
+    ("graph-ml", 1, (None,)),
+)
+# `inference` of items that are not warm (huggingface.co's 2024 states; today's Hub sends "warm" or nothing), with
+# their share among the 2024 top-downloads list's non-warm models (per mille).
+INFERENCE_STATES: Final = (
+    ("not-popular-enough", 610),
+    ("cold", 92),
+    ("explicit-opt-out", 86),
+    ("library-not-detected", 70),
+    ("pipeline-not-detected", 65),
+    ("pipeline-library-pair-not-supported", 33),
+    ("custom-code", 27),
+    ("loading", 22),
 )
 
 # Invented architecture families per task family: (model_type, config architectures class).
@@ -198,6 +231,17 @@ TASK_FAMILY: Final = {
     "image-feature-extraction": "vision",
     "video-classification": "vision",
     "mask-generation": "vision",
+    "image-text-to-video": "diffusion",
+    "image-text-to-image": "diffusion",
+    "video-to-video": "diffusion",
+    "unconditional-image-generation": "diffusion",
+    "any-to-any": "vlm",
+    "video-text-to-text": "vlm",
+    "audio-text-to-text": "vlm",
+    "document-question-answering": "vlm",
+    "zero-shot-object-detection": "vision",
+    "keypoint-detection": "vision",
+    "voice-activity-detection": "speech",
 }
 
 LICENSES: Final = (
