@@ -1,4 +1,4 @@
-"""pipeline_tag -> (input modalities, output modalities): every tag the Hub knows, and `x-to-y` tags nobody knows yet."""
+"""pipeline_tag -> (input, output modalities): every tag the Hub knows; `x-to-y` tags nobody knows yet, derived."""
 
 from __future__ import annotations
 

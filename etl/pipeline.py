@@ -461,5 +461,5 @@ def _run_source_row(l: Listing) -> dict[str, Any]:
         "reached": l.reached,
         "proven": int(l.proven),
         "shrunk": int(l.shrunk),
-        "requests": l.pages,
+        "requests": l.pages + l.probes,
     }

@@ -33,6 +33,7 @@ TRANSFORM_VERSION = b"2"  # bump when to_row's output changes: every item is the
 GATED_VALUES = {False: "false", None: "false", "false": "false", "auto": "auto", "manual": "manual", True: "manual"}
 MAPPING_STATUSES = frozenset({"live", "staging", "error"})
 
+
 class RejectItem(ValueError):
     """An item that cannot be normalized; its message is the reason stored in `rejects`."""
 
@@ -321,7 +322,9 @@ def fingerprint(item: dict[str, Any], salt: bytes = b"") -> Seen:
     if not (type(downloads) is int and type(likes) is int and type(dl_all) is int and type(trending) in (int, float)):
         downloads, likes = _opt_number(item, "downloads"), _opt_number(item, "likes")
         trending, dl_all = _opt_number(item, "trendingScore", float), _opt_number(item, "downloadsAllTime")
-    return Seen(item_id(item) or "", digest.hexdigest(), downloads, likes, None if trending is None else float(trending), dl_all)
+    return Seen(
+        item_id(item) or "", digest.hexdigest(), downloads, likes, None if trending is None else float(trending), dl_all
+    )
 
 
 def to_row(item: Any, offers: tuple[Offer, ...] = ()) -> ModelRow:

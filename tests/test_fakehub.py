@@ -543,7 +543,7 @@ def test_faults_list_is_mutable_at_runtime(client: httpx.Client, app: FakeHubApp
     [
         (
             "bogus",
-            "unknown fault kind 'bogus' (expected one of status, ratelimit, truncate, malformed, loop, shrink, slow)",
+            "unknown fault kind 'bogus' (expected one of status, ratelimit, truncate, malformed, oldshape, loop",
         ),
         ("status:code=abc", "code must be a number"),
         ("status:code=42", "code must be an HTTP status"),
@@ -784,3 +784,75 @@ def test_huggingface_hub_client_against_threaded_server() -> None:
             chat(c, f"{mid}:{entries[0]['provider']}")
     finally:
         stop()
+
+
+# ---------------------------------------------------------------------------------------------- recorded shapes
+def share(hits: list, total: list) -> float:
+    return len(hits) / max(1, len(total))
+
+
+def test_generator_carries_the_recorded_variants_at_their_rates() -> None:
+    cat = generate_catalog(5000, seed=0)
+    items = list(cat.models.values())
+    entries = [e for it in items for e in it["inferenceProviderMapping"]]
+    assert 0.75 < share([e for e in entries if "isModelAuthor" in e], entries) < 0.95
+    assert 0.25 < share([e for e in entries if "adapterWeightsPath" in e], entries) < 0.55
+    assert any("adapter" in e and e["adapter"] is None for e in entries)
+    assert any(e.get("isModelAuthor") is True for e in entries)
+    router = [p for ps in cat.router.values() for p in ps]
+    assert 0.01 < share([p for p in router if "status" not in p], router) < 0.1
+    assert 0.02 < share([p for p in router if "pricing" in p and "context_length" not in p], router) < 0.12
+    assert 0 < share([p for p in router if "context_length" in p and "pricing" not in p], router) < 0.05
+    assert 0.03 < share([p for p in router if any(isinstance(v, int) for v in p.get("pricing", {}).values())], router)
+    st = [it["safetensors"] for it in items if "safetensors" in it]
+    multi = [s for s in st if len(s["parameters"]) > 1]
+    assert 0.06 < share(multi, st) < 0.2 and all(sum(s["parameters"].values()) == s["total"] for s in st)
+    states = Counter(it.get("inference") for it in items)
+    assert states["warm"] and states["cold"] and states["not-popular-enough"] > states["cold"] and states[None]
+    tags = {it.get("pipeline_tag") for it in items}
+    assert {"image-text-to-video", "video-to-video", "image-to-3d", "table-question-answering"} <= tags
+    assert sum("pipeline_tag" in it and it["pipeline_tag"] is None for it in items) > sum(
+        "pipeline_tag" not in it for it in items
+    )
+
+
+def test_model_info_omits_expand_only_counters_and_sends_explicit_nulls(client: httpx.Client, catalog: Catalog) -> None:
+    bodies = [
+        client.get(f"/api/models/{mid}").json()
+        for mid in sorted(catalog.models)[:200]
+        if not catalog.models[mid]["private"]
+    ]
+    assert not any("downloadsAllTime" in b or "trendingScore" in b for b in bodies)
+    nulls = sum("model-index" in b and b["model-index"] is None for b in bodies) / len(bodies)
+    assert 0.65 < nulls < 0.95
+    full = client.get("/api/models?limit=100&full=true").json()
+    assert not any("downloadsAllTime" in it for it in full) and all("trendingScore" in it for it in full)
+    mid = sorted(catalog.models)[0]
+    assert set(client.get(f"/api/models/{mid}?expand=downloadsAllTime").json()) == {"_id", "id", "downloadsAllTime"}
+
+
+def test_huggingface_hub_parses_recorded_variants(client: httpx.Client, catalog: Catalog) -> None:
+    from huggingface_hub.hf_api import ModelInfo
+
+    for mid in sorted(catalog.served_ids())[:100]:
+        info = ModelInfo(**client.get(f"/api/models/{mid}").json())
+        assert info.id == mid and info.inference_provider_mapping is not None
+
+
+def test_removed_provider_answers_400_unknown_provider(app: FakeHubApp, client: httpx.Client) -> None:
+    app.removed_providers.add("hyperbolic")
+    try:
+        r = client.get("/api/models?inference_provider=groq,hyperbolic")
+        assert r.status_code == 400 and "unknown provider 'hyperbolic'" in r.json()["error"]
+        assert client.get("/api/models?inference_provider=groq").status_code == 200
+    finally:
+        app.removed_providers.clear()
+
+
+def test_fault_oldshape_serves_model_id_without_id(client: httpx.Client, app: FakeHubApp) -> None:
+    app.faults.append(parse_fault("oldshape:count=2,times=1"))
+    try:
+        items = client.get("/api/models?limit=5&expand=downloads").json()
+    finally:
+        app.faults.clear()
+    assert all("id" not in it and it["modelId"] for it in items[:2]) and all("id" in it for it in items[2:])

@@ -111,14 +111,26 @@ def test_fingerprint_ignores_counters_but_not_content():
 
 
 def _entry(provider: str, status: str = "live", **extra) -> dict:
-    return {"provider": provider, "providerId": f"{provider}/chat-7b", "status": status, "task": "conversational", **extra}
+    return {
+        "provider": provider,
+        "providerId": f"{provider}/chat-7b",
+        "status": status,
+        "task": "conversational",
+        **extra,
+    }
 
 
 @pytest.mark.parametrize(
     "entry, reason",
     [
-        ({"provider": "hf-inference", "status": "live"}, "inferenceProviderMapping[hf-inference]: missing providerId, task"),
-        ({"provider": "groq", "providerId": "x", "task": "conversational"}, "inferenceProviderMapping[groq]: missing status"),
+        (
+            {"provider": "hf-inference", "status": "live"},
+            "inferenceProviderMapping[hf-inference]: missing providerId, task",
+        ),
+        (
+            {"provider": "groq", "providerId": "x", "task": "conversational"},
+            "inferenceProviderMapping[groq]: missing status",
+        ),
         ({"provider": "groq", "providerId": "x", "status": None, "task": "t"}, "missing status"),
         ({"provider": "groq", "providerId": "x", "status": "weird", "task": "t"}, "unknown status 'weird'"),
         ({"provider": "groq", "providerId": 7, "status": "live", "task": "t"}, "providerId and task must be strings"),
@@ -162,7 +174,9 @@ def test_the_same_provider_twice_with_one_status_keeps_the_first():
 
 
 def test_list_entries_with_every_extra_key_parse():
-    entry = _entry("fal-ai", adapter="lora", adapterWeightsPath="lora.safetensors", isModelAuthor=False, type="single-model")
+    entry = _entry(
+        "fal-ai", adapter="lora", adapterWeightsPath="lora.safetensors", isModelAuthor=False, type="single-model"
+    )
     nulls = _entry("groq", adapter=None, adapterWeightsPath=None, isModelAuthor=True)
     mappings, problems = parse_mappings([entry, nulls])
     assert problems == () and [(m.provider, m.adapter) for m in mappings] == [("fal-ai", "lora"), ("groq", None)]
@@ -186,9 +200,19 @@ def test_catalog_price_and_context_only_from_mapped_live_providers():
         {
             "id": "acme/chat-7b",
             "providers": [
-                {"provider": "nebius", "status": "live", "context_length": 1_000_000, "pricing": {"input": 0, "output": 0}},
+                {
+                    "provider": "nebius",
+                    "status": "live",
+                    "context_length": 1_000_000,
+                    "pricing": {"input": 0, "output": 0},
+                },
                 {"provider": "groq", "status": "live", "context_length": 8192, "pricing": {"input": 1, "output": 2}},
-                {"provider": "together", "status": "live", "context_length": 32768, "pricing": {"input": 3, "output": 4}},
+                {
+                    "provider": "together",
+                    "status": "live",
+                    "context_length": 32768,
+                    "pricing": {"input": 3, "output": 4},
+                },
             ],
         }
     )[1]

@@ -171,8 +171,9 @@ class FakeHubApp:
     ) -> Reply:
         req = listing.parse(pairs, self.page_max)
         q = req.query
-        for provider in sorted(q.providers & self.removed_providers):
-            raise listing.BadRequest(f"Invalid inference_provider: unknown provider '{provider}'")
+        removed = sorted(q.providers & self.removed_providers)
+        if removed:
+            raise listing.BadRequest(f"Invalid inference_provider: unknown provider '{removed[0]}'")
         ids = self._listings.get(self.catalog, q)
         start = listing.resume(self.catalog, ids, q.sort, req.cursor) if req.cursor else 0
         end = len(ids)
@@ -192,6 +193,9 @@ class FakeHubApp:
             if f.kind == "malformed":
                 for k in range(min(f.count, len(items))):
                     items[k] = shapes.malformed(items[k], k)
+            elif f.kind == "oldshape":
+                for k in range(min(f.count, len(items))):
+                    items[k] = shapes.old_shape(items[k])
 
         headers: list[tuple[str, str]] = []
         if any(f.kind == "loop" for f in fired):

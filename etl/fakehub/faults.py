@@ -5,14 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-KINDS = ("status", "ratelimit", "truncate", "malformed", "loop", "shrink", "slow")
-LISTING_ONLY = frozenset({"malformed", "loop", "shrink"})  # they rewrite a listing page, so only listings count
+KINDS = ("status", "ratelimit", "truncate", "malformed", "oldshape", "loop", "shrink", "slow")
+# They rewrite a listing page, so only listings count.
+LISTING_ONLY = frozenset({"malformed", "oldshape", "loop", "shrink"})
 _COMMON = ("times", "after", "provider", "path")
 _KIND_KEYS = {
     "status": ("code",),
     "ratelimit": ("style", "reset"),
     "truncate": (),
     "malformed": ("count",),
+    "oldshape": ("count",),
     "loop": (),
     "shrink": ("ratio",),
     "slow": ("ms",),
@@ -36,7 +38,7 @@ class Fault:
     code: int = 503  # status
     style: str = "retry-after"  # ratelimit: retry-after | ratelimit
     reset: int = 1  # ratelimit: seconds until the client may retry
-    count: int = 3  # malformed: items replaced at the head of each hit page
+    count: int = 3  # malformed / oldshape: items replaced at the head of each hit page
     ratio: float = 0.6  # shrink: fraction of the listing dropped
     ms: int = 5000  # slow: delay before answering
     seen: int = field(default=0, compare=False)

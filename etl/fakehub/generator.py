@@ -40,6 +40,7 @@ P_ROUTER_NO_STATUS = 0.04
 # pipeline_tag null in 10% of rows, library_name null in 7%); 30% of models that are not warm carry an older
 # `inference` state; mapping entries carry isModelAuthor (85%) and adapterWeightsPath (40%), some `adapter: null`.
 P_EXPLICIT_NULL = 0.8
+P_PROVIDER_AUTHOR = 0.03  # chat models published by a provider's org: isModelAuthor true (7% of recorded entries)
 P_INFERENCE_STATE = 0.3
 P_NO_AUTHOR_FLAG = 0.15
 P_WEIGHTS_PATH = 0.4
@@ -54,6 +55,8 @@ _CHAT_FLAT = tuple(p for p, w in CHAT_PROVIDERS for _ in range(w))  # rnd()-inde
 _TASK_FLAT = {task: tuple(p for p, w in pairs for _ in range(w)) for task, pairs in TASK_PROVIDERS.items()}
 _SAME_ID = frozenset({"hf-inference", "featherless-ai", "together", "deepinfra", "nscale", "publicai", "ovhcloud"})
 _NO_MAPPING: list[dict[str, Any]] = []  # returned by _mapping() for "not served"; never stored in an item
+_OWN_PROVIDER = {"zai-org": "zai-org", "CohereLabs": "cohere", "baseten": "baseten"}
+_PROVIDER_AUTHORS = tuple(sorted(_OWN_PROVIDER))
 _STATES_FLAT = tuple(sys.intern(state) for state, w in INFERENCE_STATES for _ in range(w))
 _SHARDS = tuple(sys.intern(f"model-00001-of-{n:05d}.safetensors") for n in (2, 4, 8, 48, 64, 282))
 
@@ -149,6 +152,8 @@ class _Generator:
 
         # Squaring a uniform skews towards low indices: a few prolific orgs, a long tail of one-model users.
         author = self.authors[int(len(self.authors) * rnd() ** 2)]
+        if prof.conv and rnd() < P_PROVIDER_AUTHOR:  # a provider's own org publishes (and serves) the model
+            author = _PROVIDER_AUTHORS[int(rnd() * len(_PROVIDER_AUTHORS))]
         name = model_name(rnd, family, None if base is None else base.name, self.llm_families)
         if base is not None:
             prof = self.factory.derive(base.profile, base.id, _derived_kind(name))
@@ -254,6 +259,9 @@ class _Generator:
                 if p not in providers:
                     providers.append(p)
                     want -= 1
+        own = _OWN_PROVIDER.get(author)
+        if own is not None and own not in providers and len(providers) < 4:
+            providers.append(own)
         if not providers:
             return _NO_MAPPING
         lower = name.lower()

@@ -91,3 +91,10 @@ def malformed(item: dict[str, Any], k: int) -> dict[str, Any]:
     else:
         broken[_MAPPING] = "hf-inference"
     return broken
+
+
+def old_shape(item: dict[str, Any]) -> dict[str, Any]:
+    """The legacy shape of 2022 listings: `modelId` and no `id`."""
+    out = {k: v for k, v in item.items() if k != "id"}
+    out["modelId"] = item.get("id")
+    return out
