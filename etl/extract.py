@@ -65,7 +65,7 @@ def round_count(n: int) -> int:
     """A parameter count rounded to two significant digits: what the documented `6B`/`5900M` form expresses."""
     if n < 100:
         return max(0, n)
-    step = 10 ** (len(str(n)) - 2)
+    step: int = 10 ** (len(str(n)) - 2)
     return max(step, round(n / step) * step)
 
 
@@ -470,13 +470,10 @@ class Extractor:
         probe = Listing(listing.source, listing.filters, PROBE_SORT, listing.kind)
         params = [p for p in probe.params(self.config.hub.page_size) if p[0] != "expand"]  # ids are enough
         listing.probes += 1
-        pages = self.client.iter_pages("/api/models", params)
         try:
-            page = next(pages)
+            page = next(iter(self.client.iter_pages("/api/models", params)))
         except (HubError, StopIteration):
             return False
-        finally:
-            pages.close()
         ids = {hash(m) for m in map(item_id, page.body) if m is not None}
         ended = bool(ids) and ids <= listing.ids
         log.info("%s ends on a full page: %s", listing.partition, "an exact multiple" if ended else "capped")

@@ -195,7 +195,7 @@ def item_id(item: Any) -> str | None:
     """The model id of a list item: `id`, or the legacy `modelId` of old-shape items that lack it."""
     if not isinstance(item, dict):
         return None
-    value = item.get("id")
+    value: object = item.get("id")
     if value is None:
         value = item.get("modelId")
     return value if isinstance(value, str) and value.strip() else None

@@ -24,7 +24,7 @@ class Pools:
         self.date_strings: list[str] = []
         self.date_epochs: list[int] = []
         self.tags: dict[tuple[str, ...], list[str]] = {}
-        self.safetensors: dict[tuple[str, int], dict[str, Any]] = {}
+        self.safetensors: dict[tuple[str, int, int], dict[str, Any]] = {}
         self.card: dict[tuple[Any, ...], dict[str, Any]] = {}
         self.configs: dict[str, dict[str, Any]] = {}
         self.siblings: dict[tuple[Any, ...], list[dict[str, str]]] = {}
