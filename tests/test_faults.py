@@ -76,7 +76,7 @@ def test_persistent_faults_end_partial_and_retire_nothing(paged, spec):
 
 
 def test_malformed_items_are_rejected_with_reasons_and_the_run_goes_on(paged):
-    paged.app.faults.append(parse_fault("malformed:count=3,times=1"))
+    paged.app.faults.append(parse_fault("malformed:count=3,times=1,provider=hf-inference"))  # a page with 3+ items
     report = paged.refresh()
     reasons = sorted(r[0] for r in paged.sql("SELECT reason FROM rejects"))
     assert len(reasons) == 3 and any("without an id" in r for r in reasons)

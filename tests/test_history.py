@@ -245,7 +245,7 @@ def test_export_as_of_a_date_shows_the_past(harness, capsys):
 
 def test_malformed_items_go_to_rejects_and_the_run_goes_on(harness):
     h = harness()
-    h.app.faults.append(parse_fault("malformed:count=3,times=1"))
+    h.app.faults.append(parse_fault("malformed:count=3,times=1,provider=hf-inference"))  # a page with 3+ items
     report = h.refresh()
     reasons = [r[0] for r in h.sql("SELECT reason FROM rejects")]
     assert len(reasons) == 3, reasons
