@@ -245,6 +245,12 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_browse(args: argparse.Namespace) -> int:
+    from .browse import browse
+
+    return browse(_config(args).db.url, args.host, args.port)
+
+
 def cmd_fake_hub(args: argparse.Namespace) -> int:
     from .fakehub import generate_catalog, make_app, parse_fault, serve
 
@@ -321,6 +327,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("config", parents=[common, db], help="the effective configuration, secrets redacted")
     p.add_argument("action", choices=("show",))
     p.set_defaults(func=cmd_config)
+
+    p = sub.add_parser("browse", parents=[common, db], help="the snapshot in Datasette (pip install 'hfsnap[browse]')")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8001)
+    p.set_defaults(func=cmd_browse)
 
     p = sub.add_parser("fake-hub", parents=[common], help="the offline Hub + router emulator")
     p.add_argument("--host", default="127.0.0.1")
