@@ -34,16 +34,16 @@ def snapshot_path(url: str) -> Path:
     parsed = parse_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         raise UsageError(
-            f"browse: Datasette reads SQLite files only, not {parsed.render_as_string(hide_password=True)} "
+            f"Datasette reads SQLite files only, not {parsed.render_as_string(hide_password=True)} "
             "(`hfsnap db copy --from URL --to sqlite:///copy.db` makes one)"
         )
     path = Path(parsed.database)
     if not path.is_file():
-        raise UsageError(f"browse: no snapshot at {path} (run `hfsnap refresh --db {url}` first)")
+        raise UsageError(f"no snapshot at {path} (run `hfsnap refresh --db {url}` first)")
     revision = _revision(path)
     if revision != head():
         raise UsageError(
-            f"browse: {path} is at schema revision {revision or 'none'}, this hfsnap reads {head()} "
+            f"{path} is at schema revision {revision or 'none'}, this hfsnap reads {head()} "
             f"(`hfsnap db upgrade --db {url}` migrates it)"
         )
     return path
@@ -65,17 +65,17 @@ def make_datasette(path: Path) -> Datasette:
     try:
         from datasette.app import Datasette
     except ImportError:
-        raise UsageError("browse: Datasette is not installed (pip install 'hfsnap[browse]')") from None
+        raise UsageError("Datasette is not installed (pip install 'hfsnap[browse]')") from None
     return Datasette([str(path)], metadata=load_metadata(path.stem), settings=SETTINGS)
 
 
 def browse(url: str, host: str, port: int) -> int:
     """Serve the snapshot until interrupted."""
-    import uvicorn
-
     path = snapshot_path(url)
     datasette = make_datasette(path)
+    import uvicorn  # a dependency of Datasette
+
     asyncio.run(datasette.invoke_startup())
-    print(f"browse: http://{host}:{port}/{path.stem} ({path}; Ctrl-C stops)", flush=True)
+    print(f"http://{host}:{port}/{path.stem} ({path}; Ctrl-C stops)", flush=True)
     uvicorn.run(datasette.app(), host=host, port=port, log_level="warning", lifespan="on")
     return 0

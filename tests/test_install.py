@@ -122,6 +122,12 @@ def test_the_wheel_installs_in_a_fresh_venv_and_refreshes_from_another_directory
     print(f"wheel build + fresh venv install {install_s:.1f}s, whole test {time.monotonic() - started:.1f}s")
     assert refresh.returncode == 0, refresh.stderr[-2000:]
     assert "Traceback" not in refresh.stderr
+    browse = _run([hfsnap, "browse", "--db", "sqlite:///snap.db"], elsewhere, env)  # no [browse] extra here
+    assert browse.returncode == 2 and browse.stderr.strip() == (
+        "hfsnap browse: Datasette is not installed (pip install 'hfsnap[browse]')"
+    )
+    queries = "from etl.browse import load_metadata; print(len(load_metadata()['databases']['hf_catalog']['queries']))"
+    assert _run([str(venv / "bin" / "python"), "-c", queries], elsewhere, env).stdout.strip() == "8"  # package data
     with sqlite3.connect(elsewhere / "snap.db") as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == head()
         assert conn.execute("SELECT status, version FROM runs").fetchall() == [("complete", __version__)]
