@@ -76,6 +76,6 @@ def browse(url: str, host: str, port: int) -> int:
     import uvicorn  # a dependency of Datasette
 
     asyncio.run(datasette.invoke_startup())
-    print(f"http://{host}:{port}/{path.stem} ({path}; Ctrl-C stops)", flush=True)
+    print(f"browse: {path} at http://{host}:{port}/{path.stem} (Ctrl-C stops)", flush=True)
     uvicorn.run(datasette.app(), host=host, port=port, log_level="warning", lifespan="on")
     return 0
