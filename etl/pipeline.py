@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, text
 
+from . import __version__
 from .config import Config
 from .db import make_engine, upgrade
 from .errors import EtlError, HubError, LoadError
@@ -40,7 +41,7 @@ from .writer import Writer
 
 log = logging.getLogger("hfsnap.pipeline")
 BATCH = 1000  # models per staging job: the writer queue holds a few of these, so this bounds their memory
-VERSION = "0.1.0"
+VERSION = __version__
 
 
 @dataclass
