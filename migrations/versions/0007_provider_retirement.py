@@ -5,7 +5,7 @@ after `retire_after_misses` such complete runs and no longer listed. An offer th
 Hub does not map for that model is kept, flagged `unmapped`, and gives the catalog no price or context.
 
 Revision ID: 0007_provider_retirement
-Revises: 0004
+Revises: 0005_browse_views
 Create Date: 2026-11-30
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_provider_retirement"
-down_revision = "0004"
+down_revision = "0005_browse_views"
 branch_labels = None
 depends_on = None
 
