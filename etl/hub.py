@@ -309,9 +309,9 @@ class HubClient:
         """
         url = self.hub.endpoint + "/"  # HEAD of the front page: cheap, and no listing (nor a fault aimed at one)
         started = time.monotonic()
+        per_attempt = min(self.hub.timeout_s, PREFLIGHT_ATTEMPT_S)  # only whole attempts: the budget is never passed
         for attempt in itertools.count(1):
-            left = PREFLIGHT_BUDGET_S - (time.monotonic() - started)
-            timeout = max(0.5, min(self.hub.timeout_s, PREFLIGHT_ATTEMPT_S, left))
+            timeout = per_attempt
             self.stats.count(retry=attempt > 1)
             try:
                 with Deadline(timeout):
@@ -321,12 +321,12 @@ class HubClient:
             except httpx.TransportError as exc:
                 cause = redact(describe_failure(exc, timeout), self._token)
             wait = min(2.0, 0.5 * attempt)
-            if attempt >= 3 or time.monotonic() - started + wait + 1.0 > PREFLIGHT_BUDGET_S:
+            if attempt >= 3 or time.monotonic() - started + wait + per_attempt > PREFLIGHT_BUDGET_S:
                 raise HubUnreachable(
                     f"cannot reach the Hub at {host_of(url)}: {cause} "
                     f"({attempt} attempts in {time.monotonic() - started:.0f}s; check hub.endpoint / HF_ENDPOINT)"
                 )
-            log.info("Hub preflight %d failed (%s); retrying in %.1fs", attempt, cause, wait)
+            log.debug("Hub preflight %d failed (%s); retrying in %.1fs", attempt, cause, wait)
             self._sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover - itertools.count never ends
 
@@ -350,10 +350,11 @@ class HubClient:
             if self.breaker.tripped:
                 raise HubUnreachable(f"the Hub stopped answering: {self.breaker.tripped}")
             response: httpx.Response | None = None
+            deadline = Deadline(self.hub.request_deadline_s)
             try:
                 self.stats.count(retry=attempt > 1)
                 with (
-                    Deadline(self.hub.request_deadline_s) as deadline,
+                    deadline,
                     self._http.stream(
                         method, url, params=params, json=json_body, headers=self._headers_for(url)
                     ) as response,
@@ -390,8 +391,9 @@ class HubClient:
                             )
                         last = problem
             except httpx.TimeoutException as exc:
-                last = f"{describe_failure(exc, self._timeout_for(exc))} from {self._where(url)}"
-                self.breaker.failed(f"{host_of(url)}: {describe_failure(exc, self._timeout_for(exc))}")
+                limit = self.hub.request_deadline_s if deadline.passed() else self.hub.timeout_s
+                last = f"{describe_failure(exc, limit)} from {self._where(url)}"
+                self.breaker.failed(f"{host_of(url)}: {describe_failure(exc, limit)}")
             except httpx.TransportError as exc:
                 cause = redact(describe_failure(exc, self.hub.timeout_s), self._token)
                 last = f"cannot reach {self._where(url)}: {cause}"
@@ -403,10 +405,6 @@ class HubClient:
                 log.info("retry %d/%d in %.1fs: %s", attempt, attempts - 1, wait, last)
                 self._sleep(wait)
         raise HubTransient(f"{last} (gave up after {attempts} attempts)")
-
-    def _timeout_for(self, exc: httpx.TimeoutException) -> float:
-        """The limit a timeout hit: the per-read timeout, or the whole-request deadline."""
-        return self.hub.request_deadline_s if "deadline" in str(exc) else self.hub.timeout_s
 
     def _limited_chunks(self, response: httpx.Response, deadline: Deadline, scale: int = 1) -> Iterator[bytes]:
         """The body in chunks, refusing more than hub.max_response_mb (x scale) and ending by the request deadline."""
