@@ -445,11 +445,6 @@ def _stage_all(
             if not isinstance(model_id, str) or not model_id:
                 loader.add_reject(source, item, "item without an id", in_catalog)
                 continue
-            try:
-                checks.check_item(item)
-            except RejectItem as exc:
-                loader.add_reject(source, item, checks.printable(str(exc)), in_catalog)
-                continue
             key = hash(model_id)
             if not seen.add(key):
                 if in_catalog and model_id in top_only:
@@ -459,9 +454,10 @@ def _stage_all(
             if not in_catalog:
                 top_only.add(model_id)
             try:
+                checks.check_item(item)  # once per model and run: the dedupe above comes first
                 fact = fingerprint(item, salts.get(key, b""))
             except RejectItem as exc:
-                loader.add_reject(source, item, str(exc), in_catalog)
+                loader.add_reject(source, item, checks.printable(str(exc)), in_catalog)
                 continue
             if fingerprint_key(fact.raw_hash) in known:
                 facts.append(fact)  # unchanged since its last transform: only this run's counters are new
