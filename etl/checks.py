@@ -36,6 +36,11 @@ def storable_id(value: Any) -> str | None:
     return value if isinstance(value, str) and "\x00" not in value and len(value) <= MODEL_ID_MAX else None
 
 
+def storable_provider(value: str) -> bool:
+    """Whether a provider id fits the providers table (the rule check_item applies to mappings)."""
+    return "\x00" not in value and len(value) <= PROVIDER_MAX
+
+
 def printable(text: str) -> str:
     """A reason or source fit for a text column: NUL bytes spelled out."""
     return text.replace("\x00", "\\0")

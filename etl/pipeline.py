@@ -523,6 +523,8 @@ def _merge_input(
     rankings = [
         (l.source, l.sort, rank, m) for l in report.listings if l.kind == "top" for rank, m in enumerate(l.ranking, 1)
     ]
+    # A provider id no backend can store came only with rejected mappings: it is nobody's provider.
+    proven, ids = {p for p in proven if checks.storable_provider(p)}, {p for p in ids if checks.storable_provider(p)}
     return MergeInput(catalog_proven, proven, router_complete, {p: p in known for p in ids}, rankings)
 
 
