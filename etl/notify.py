@@ -110,9 +110,12 @@ class Notifier:
         if report is not None and report.incomplete and not data["error"]:
             data["error"] = redact("; ".join(report.incomplete)[:2000], *self.secrets)
         data["exit_code"] = report.exit_code if report is not None else getattr(error, "exit_code", 1)
-        data["started_epoch"] = self.started_at
+        started = self.started_at
+        if report is not None:  # the run's own clock: what the runs table says, and what staleness is measured by
+            started, ended = _epoch(report.started_at), _epoch(report.finished_at)
+        data["started_epoch"] = started
         data["finished_epoch"] = ended
-        data["duration_s"] = round(ended - self.started_at, 3)
+        data["duration_s"] = round(ended - started, 3)
         return data
 
     def _first_changes(self, run_id: int) -> dict[str, list[dict[str, Any]]]:
@@ -150,9 +153,7 @@ class Notifier:
         try:
             with engine.connect() as conn:
                 stamp = conn.execute(text("SELECT MAX(finished_at) FROM runs WHERE status = 'complete'")).scalar()
-            if stamp:
-                return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).astimezone(UTC).timestamp()
-            return None
+            return _epoch(str(stamp)) if stamp else None
         except SQLAlchemyError:
             pass
         finally:
@@ -182,6 +183,10 @@ class Notifier:
                 log.warning("notify: %s %s answered HTTP %d", what, url_for_log(url), response.status_code)
         except httpx.HTTPError as exc:
             log.warning("notify: %s %s failed: %s", what, url_for_log(url), redact(str(exc) or type(exc).__name__, url))
+
+
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(UTC).timestamp()
 
 
 def _join(url: str, suffix: str) -> str:
