@@ -46,9 +46,9 @@ def printable(text: str) -> str:
     return text.replace("\x00", "\\0")
 
 
-def _in_range(value: Any, bounds: tuple[int, int]) -> bool:
-    if isinstance(value, float):
-        return math.isfinite(value) and bounds[0] <= value <= bounds[1]
+def _in_range(value: int | float, bounds: tuple[int, int]) -> bool:
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
     return bounds[0] <= value <= bounds[1]
 
 

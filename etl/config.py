@@ -265,9 +265,7 @@ def load_config(path: str | os.PathLike[str] | None = None, env: dict[str, str] 
         except PermissionError:
             raise ConfigError(f"config file {chosen} is not readable: fix its permissions") from None
         except UnicodeDecodeError as exc:
-            raise ConfigError(
-                f"config file {chosen} is not UTF-8 text (byte {exc.start}): save it as UTF-8"
-            ) from None
+            raise ConfigError(f"config file {chosen} is not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
         except OSError as exc:
             raise ConfigError(f"config file {chosen}: cannot read it ({exc.strerror or exc})") from None
         except tomllib.TOMLDecodeError as exc:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from .config import Config
 from .db import make_engine, upgrade
+from .dberrors import check_sqlite_files
 from .errors import LoadError, UsageError
 from .hub import HubClient, redact, resolve_token
 from .lock import lock_path
@@ -164,6 +165,7 @@ def run_health(
         raise UsageError(f"--limit must be >= 0, got {limit}")
     wanted = tuple(providers) if providers else config.health.providers
     now = clock or (lambda: datetime.now(UTC))
+    check_sqlite_files(config.db.url)  # a database that cannot take the rows must fail before any billed probe
     engine = make_engine(config.db.url)
     try:
         upgrade(engine)

@@ -135,7 +135,7 @@ class _DeadlineBackend(httpcore.NetworkBackend):
 
 def _clamp(timeout: float | None, error: type[Exception]) -> float | None:
     """`timeout`, shortened to what is left of this thread's request deadline (raising once none is left)."""
-    until = getattr(_deadline, "until", None)
+    until: float | None = getattr(_deadline, "until", None)
     if until is None:
         return timeout
     left = until - time.monotonic()

@@ -17,7 +17,12 @@ BASE = "http://hub.test"
 
 def _client(handler, sleeps: list[float] | None = None, **hub_kw) -> HubClient:
     hub = HubConfig(endpoint=hub_kw.pop("endpoint", BASE), router=BASE, max_retries=2, timeout_s=5, **hub_kw)
-    return HubClient(hub, token="hf_secret", transport=httpx.MockTransport(handler), sleep=(sleeps if sleeps is not None else []).append)
+    return HubClient(
+        hub,
+        token="hf_secret",
+        transport=httpx.MockTransport(handler),
+        sleep=(sleeps if sleeps is not None else []).append,
+    )
 
 
 def test_a_redirect_is_refused_with_its_own_message_and_not_retried():
