@@ -24,9 +24,7 @@ class HubConfig:
     timeout_s: float = 30.0  # per connect / read
     max_retries: int = 6  # 429 / 5xx / connection errors
     request_deadline_s: float = 300.0  # the whole exchange of one request, however slowly the bytes drip
-    max_response_mb: float = (
-        64.0  # a larger page is refused (pages are a few MB); the router list, streamed to disk, 16x
-    )
+    max_response_mb: float = 32.0  # a larger page is refused (pages are 1-3 MB); the streamed router list: 16x
 
 
 @dataclass(frozen=True)
