@@ -20,7 +20,7 @@ import httpx
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import checks, notify
+from . import __version__, checks, notify
 from .config import Config
 from .db import describe, make_engine, upgrade
 from .dberrors import check_sqlite_files, database_error
@@ -35,7 +35,7 @@ from .writer import Writer
 
 log = logging.getLogger("hfsnap.pipeline")
 BATCH = 1000  # models per staging job: the writer queue holds a few of these, so this bounds their memory
-VERSION = "0.1.0"
+VERSION = __version__
 
 
 @dataclass
