@@ -504,4 +504,5 @@ class HubClient:
             "stream": False,
         }
         self.stats.count()
-        return self._http.post(url, json=body, headers=self._headers_for(url), timeout=timeout_s)
+        with Deadline(timeout_s):  # the whole probe, not each read: a dripping answer is a timeout too
+            return self._http.post(url, json=body, headers=self._headers_for(url), timeout=timeout_s)
