@@ -11,10 +11,11 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, text
 
+from .checks import printable, storable_id
 from .config import HistoryConfig
 from .db import copy_rows, prepare_merge
 from .keyset import KeySet
-from .transform import ModelRow, Offer, Seen, fingerprint_key
+from .transform import ModelRow, Offer, Seen, fingerprint_key, item_id
 from .writer import Writer
 
 MAX_REJECTS = 10_000  # per run; beyond that they are only counted
@@ -257,14 +258,17 @@ class Loader:
         if len(self._reject_keys) < 10 * MAX_REJECTS:  # bounded memory; beyond that a repeat may count twice
             self._reject_keys.add(key)
         self.rejects += 1
+        if model_id is None:
+            model_id = item_id(item)  # `id` (or an old-shape item's `modelId`) when the caller did not name it
         self.anonymous_rejects += int(model_id is None and in_catalog)
+        model_id = storable_id(model_id)  # an id no backend can store is no stored model: kept in the payload only
         if self.rejects > MAX_REJECTS:
             return
         payload = payload[:20_000]
         self._do(
             self.conn.execute,
             text("INSERT INTO rejects (run_id, source, model_id, reason, payload) VALUES (:r, :s, :m, :why, :p)"),
-            {"r": self.run_id, "s": source, "m": model_id, "why": reason[:1000], "p": payload},
+            {"r": self.run_id, "s": source, "m": model_id, "why": printable(reason)[:1000], "p": payload},
         )
 
     # ---- merging --------------------------------------------------------------------------------

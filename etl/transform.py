@@ -344,6 +344,9 @@ def to_row(item: Any, offers: tuple[Offer, ...] = ()) -> ModelRow:
     created_at, last_modified = _opt_str(item, "createdAt"), _opt_str(item, "lastModified")
     num_parameters = _num_parameters(item)
     mappings, problems = parse_mappings(item.get("inferenceProviderMapping"))
+    if problems and not mappings:
+        # No entry is usable (a changed shape, say): the item is rejected whole, so nothing stored changes for it.
+        raise RejectItem(problems[0])
     by_provider = {o.provider: o for o in offers}
     record = _record(
         model_id,

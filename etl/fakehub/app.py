@@ -196,6 +196,8 @@ class FakeHubApp:
             elif f.kind == "oldshape":
                 for k in range(min(f.count, len(items))):
                     items[k] = shapes.old_shape(items[k])
+            elif f.kind == "drift":
+                items = [shapes.drifted(item) for item in items]
 
         headers: list[tuple[str, str]] = []
         if any(f.kind == "loop" for f in fired):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-KINDS = ("status", "ratelimit", "truncate", "malformed", "oldshape", "loop", "shrink", "slow")
+KINDS = ("status", "ratelimit", "truncate", "malformed", "oldshape", "loop", "shrink", "slow", "drift")
 # They rewrite a listing page, so only listings count.
-LISTING_ONLY = frozenset({"malformed", "oldshape", "loop", "shrink"})
+LISTING_ONLY = frozenset({"malformed", "oldshape", "loop", "shrink", "drift"})
 _COMMON = ("times", "after", "provider", "path")
 _KIND_KEYS = {
     "status": ("code",),
@@ -18,6 +18,7 @@ _KIND_KEYS = {
     "loop": (),
     "shrink": ("ratio",),
     "slow": ("ms",),
+    "drift": (),  # every mapping entry of a hit page carries `modelStatus` instead of `status` (a shape change)
 }
 STYLES = ("retry-after", "ratelimit")
 

@@ -98,3 +98,15 @@ def old_shape(item: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in item.items() if k != "id"}
     out["modelId"] = item.get("id")
     return out
+
+
+def drifted(item: dict[str, Any]) -> dict[str, Any]:
+    """The item as the Hub's front-end feed shapes it: mapping entries with `modelStatus` instead of `status`."""
+    mapping = item.get("inferenceProviderMapping")
+    if not isinstance(mapping, list):
+        return item
+    renamed = [
+        {("modelStatus" if k == "status" else k): v for k, v in m.items()} if isinstance(m, dict) else m
+        for m in mapping
+    ]
+    return {**item, "inferenceProviderMapping": renamed}
