@@ -237,3 +237,16 @@ def test_router_entries_pricing_without_context_context_without_pricing_integers
     (offer,) = parse_offers({"id": "m/x", "providers": [provider]})[1]
     assert (offer.context_length, offer.price_input, offer.price_output) == expect
     assert offer.status == provider.get("status")
+
+
+@pytest.mark.parametrize(
+    "mapping",
+    [
+        [{"provider": "hf-inference", "status": "live"}],
+        [{"provider": "groq", "modelStatus": "live", "providerId": "x", "task": "conversational"}],
+        {"fal-ai": {"status": "live"}},
+    ],
+)
+def test_an_item_with_no_usable_entry_is_rejected_whole(mapping):
+    with pytest.raises(RejectItem, match=r"inferenceProviderMapping\[[a-z-]+\]: missing"):
+        to_row({**ITEM, "inferenceProviderMapping": mapping})
