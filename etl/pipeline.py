@@ -470,14 +470,14 @@ def _stage_all(
                     top_only.discard(model_id)
                     promoted.append(model_id)
                 continue
-            if not in_catalog:
-                top_only.add(model_id)
             try:
                 checks.check_item(item)  # once per model and run: the dedupe above comes first
                 fact = fingerprint(item, salts.get(key, b""))
             except RejectItem as exc:
                 loader.add_reject(source, item, checks.printable(str(exc)), in_catalog, model_id)
                 continue
+            if not in_catalog:
+                top_only.add(model_id)  # only a checked id may be promoted (and so written) later
             if fingerprint_key(fact.raw_hash) in known:
                 facts.append(fact)  # unchanged since its last transform: only this run's counters are new
             else:
@@ -547,8 +547,13 @@ def _merge_input(
     known = set(known_providers())
     ids = report.providers_seen | router_providers
     ids |= {p for (_, p), node in report.roots.items() if node.primary.items}
+    # An id no backend can store was rejected: its rank stays empty rather than failing the run.
     rankings = [
-        (l.source, l.sort, rank, m) for l in report.listings if l.kind == "top" for rank, m in enumerate(l.ranking, 1)
+        (l.source, l.sort, rank, m)
+        for l in report.listings
+        if l.kind == "top"
+        for rank, m in enumerate(l.ranking, 1)
+        if checks.storable_id(m) is not None
     ]
     # A provider id no backend can store came only with rejected mappings: it is nobody's provider.
     proven, ids = {p for p in proven if checks.storable_provider(p)}, {p for p in ids if checks.storable_provider(p)}
