@@ -1,0 +1,241 @@
+"""The snapshot in OpenRouter's shapes: a model of `GET /api/v1/models` and an endpoint of `.../endpoints`.
+
+Pure functions over what `queries.catalog_offers` and `queries.model_endpoints` read; the README maps every
+field. Prices: the database keeps USD per 1M tokens (floats); OpenRouter gives USD per token as decimal strings,
+"-1" when unknown or variable, "0" only when free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+from sqlalchemy import Engine
+
+from .queries import AsOf, EndpointRow, OfferRow, catalog_offers
+
+UNKNOWN_PRICE = "-1"  # OpenRouter's marker for variable or unknown pricing; "0" would claim "free"
+# Chat-completion parameters every router offer accepts: huggingface_hub's InferenceClient.chat_completion
+# arguments that OpenRouter also names (n, tool_prompt and stream_options it does not).
+CHAT_PARAMETERS = (
+    "frequency_penalty",
+    "logit_bias",
+    "logprobs",
+    "max_tokens",
+    "presence_penalty",
+    "seed",
+    "stop",
+    "temperature",
+    "top_logprobs",
+    "top_p",
+)
+TOOL_PARAMETERS = ("tool_choice", "tools")
+STRUCTURED_PARAMETERS = ("response_format", "structured_outputs")
+INPUTS = frozenset({"text", "image", "file", "audio", "video"})  # OpenRouter's InputModality values
+OUTPUTS = frozenset({"text", "image", "embeddings", "audio", "video", "rerank", "speech", "transcription"})
+# Tasks whose output OpenRouter names more precisely than the gateway record's generic modality.
+TASK_OUTPUTS = {"text-ranking": "rerank", "text-to-speech": "speech", "automatic-speech-recognition": "transcription"}
+# OpenRouter's Parameter vocabulary (openrouter.components.Parameter): what a supported_parameters filter may name.
+PARAMETERS = frozenset(
+    {
+        "temperature", "top_p", "top_k", "min_p", "top_a", "frequency_penalty", "presence_penalty",
+        "repetition_penalty", "max_tokens", "max_completion_tokens", "logit_bias", "logprobs", "top_logprobs",
+        "prediction", "seed", "response_format", "structured_outputs", "stop", "tools", "tool_choice",
+        "parallel_tool_calls", "include_reasoning", "reasoning", "reasoning_effort", "web_search_options", "verbosity",
+    }
+)  # fmt: skip
+ENDPOINT_STATUS = {"live": 0, "error": -1, "staging": -10}  # the Hub's mapping status -> OpenRouter's code
+
+
+@lru_cache(maxsize=4096)
+def per_token(per_million: float | None) -> str:
+    """USD per 1M tokens (as stored) -> USD per token, exact decimal text (2.1 -> "0.0000021")."""
+    if per_million is None or per_million < 0:
+        return UNKNOWN_PRICE
+    value = Decimal(repr(per_million)).scaleb(-6)  # repr: the float's shortest text, so no binary noise
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def is_live(offer: OfferRow) -> bool:
+    """A router offer that takes requests: the router lists it live (or gives no status)."""
+    return offer.has_offer and offer.status in (None, "live")
+
+
+def top_offer(offers: Sequence[OfferRow]) -> OfferRow | None:
+    """The cheapest live offer with both prices; else the live offer with the longest context; else None."""
+    live = [o for o in offers if is_live(o)]
+    priced = [o for o in live if o.price_input is not None and o.price_output is not None]
+    if priced:
+        return min(priced, key=lambda o: (o.price_input or 0.0) + (o.price_output or 0.0))
+    with_context = [o for o in live if o.context_length]
+    return max(with_context, key=lambda o: o.context_length or 0) if with_context else None
+
+
+def offer_parameters(offer: OfferRow) -> list[str]:
+    """What the router says one offer accepts: the chat parameters, plus tools and structured output if it says so."""
+    if not offer.has_offer:
+        return []  # not a chat-completion offer (the router lists chat models only)
+    names = list(CHAT_PARAMETERS)
+    if offer.supports_tools:
+        names += TOOL_PARAMETERS
+    if offer.supports_structured_output:
+        names += STRUCTURED_PARAMETERS
+    return sorted(names)
+
+
+def model_parameters(offers: Iterable[OfferRow]) -> list[str]:
+    """The union over live offers, as OpenRouter's model-level `supported_parameters` is over its providers."""
+    names: set[str] = set()
+    for offer in offers:
+        if is_live(offer):
+            names.update(offer_parameters(offer))
+    return sorted(names)
+
+
+def architecture(record: dict[str, Any]) -> dict[str, Any]:
+    """The record's modalities in OpenRouter's vocabulary (tabular, 3D and other inputs are files)."""
+    arch = record.get("architecture") or {}
+    task = (record.get("huggingface_metrics") or {}).get("pipeline_tag")
+    inputs = _unique(m if m in INPUTS else "file" for m in arch.get("input_modalities") or ())
+    outputs = [TASK_OUTPUTS[task]] if task in TASK_OUTPUTS else []
+    outputs = outputs or _unique(m for m in arch.get("output_modalities") or () if m in OUTPUTS)
+    modality = f"{'+'.join(inputs)}->{'+'.join(outputs)}" if inputs and outputs else None
+    return {
+        "modality": modality,
+        "input_modalities": inputs,
+        "output_modalities": outputs,
+        "tokenizer": None,
+        "instruct_type": None,
+    }
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def details_path(model_id: str) -> str:
+    """`links.details`: this model's endpoints list, relative to the API's host as OpenRouter gives it."""
+    return f"/api/v1/models/{quote(model_id, safe='/')}/endpoints"
+
+
+def to_model(record: dict[str, Any], offers: Sequence[OfferRow]) -> dict[str, Any]:
+    """One `openrouter.components.Model` from a stored gateway record and the model's live mappings and offers."""
+    model_id = record["id"]
+    best = top_offer(offers)
+    priced = best is not None and best.price_input is not None and best.price_output is not None
+    context = best.context_length if best else None
+    return {
+        "id": model_id,
+        "canonical_slug": record.get("slug") or model_id.lower(),
+        "hugging_face_id": model_id,
+        "name": record.get("name") or model_id,
+        "created": record.get("created") or 0,  # the SDK requires an integer; 0 when the Hub gives no createdAt
+        "description": record.get("description") or "",
+        "context_length": context,
+        "architecture": architecture(record),
+        "pricing": {
+            "prompt": per_token(best.price_input) if priced and best else UNKNOWN_PRICE,
+            "completion": per_token(best.price_output) if priced and best else UNKNOWN_PRICE,
+        },
+        "top_provider": {"context_length": context, "max_completion_tokens": None, "is_moderated": False},
+        "per_request_limits": None,
+        "supported_parameters": model_parameters(offers),
+        "default_parameters": None,
+        "supported_voices": None,
+        "links": {"details": details_path(model_id)},
+    }
+
+
+def iter_models(
+    engine: Engine, at: AsOf, providers: frozenset[str] = frozenset(), parameters: frozenset[str] = frozenset()
+) -> Iterable[dict[str, Any]]:
+    """The catalog at `at` as OpenRouter models, streamed by model id.
+
+    `providers`: only models with a live mapping to one of them; `parameters`: only models whose
+    supported_parameters include all of them (OpenRouter's filters).
+    """
+    for _model_id, record_json, offers in catalog_offers(engine, at):
+        if providers and not any(o.provider in providers for o in offers):
+            continue
+        model = to_model(orjson.loads(record_json), offers)
+        if parameters and not parameters.issubset(model["supported_parameters"]):
+            continue
+        yield model
+
+
+def uptime(ok_and_counted: tuple[int, int]) -> float | None:
+    """Percent of counted probes that answered, None when no probe fell in the window."""
+    ok, counted = ok_and_counted
+    return round(100.0 * ok / counted, 2) if counted else None
+
+
+def to_endpoint(record: dict[str, Any], row: EndpointRow) -> dict[str, Any]:
+    """One `openrouter.components.PublicEndpoint` for a (model, provider) mapping."""
+    offer = row.offer
+    priced = offer.price_input is not None and offer.price_output is not None
+    tools = bool(offer.supports_tools)
+    latency = None
+    if row.last_outcome == "ok" and row.last_latency_ms is not None:
+        ms = float(row.last_latency_ms)  # one probe: every percentile is that probe's latency
+        latency = {"p50": ms, "p75": ms, "p90": ms, "p99": ms}
+    return {
+        "name": f"{row.provider} | {record['id']}",
+        "model_id": record["id"],
+        "model_name": record.get("name") or record["id"],
+        "provider_name": row.provider,
+        "tag": row.provider,
+        "status": ENDPOINT_STATUS.get(row.mapping_status, -1),
+        "context_length": offer.context_length or 0,  # the SDK requires an integer; 0 when the router gives none
+        "max_completion_tokens": None,
+        "max_prompt_tokens": None,
+        "pricing": {
+            "prompt": per_token(offer.price_input) if priced else UNKNOWN_PRICE,
+            "completion": per_token(offer.price_output) if priced else UNKNOWN_PRICE,
+        },
+        "supported_parameters": offer_parameters(offer),
+        "supports_tool_choice": {"auto": tools, "none": tools, "required": tools, "function": tools},
+        "supports_implicit_caching": False,
+        "supports_diarization": False,
+        "native_tools": {},
+        "quantization": None,
+        "service_tier": None,
+        "uptime_last_5m": uptime(row.probes["5m"]),
+        "uptime_last_30m": uptime(row.probes["30m"]),
+        "uptime_last_1d": uptime(row.probes["1d"]),
+        "latency_last_30m": latency,
+        "throughput_last_30m": None,
+        # Beyond OpenRouter's fields (clients ignore them): the Hub's own words and the latest probe.
+        "hub_status": row.mapping_status,
+        "provider_model_id": row.provider_model_id,
+        "router_status": offer.status,
+        "last_probe": None
+        if row.last_checked_at is None
+        else {"checked_at": row.last_checked_at, "outcome": row.last_outcome, "latency_ms": row.last_latency_ms},
+    }
+
+
+def endpoints_response(record: dict[str, Any], rows: Sequence[EndpointRow]) -> dict[str, Any]:
+    """`operations.ListEndpointsResponse`: the model's header and one endpoint per mapping."""
+    return {
+        "data": {
+            "id": record["id"],
+            "name": record.get("name") or record["id"],
+            "created": record.get("created") or 0,
+            "description": record.get("description") or "",
+            "architecture": architecture(record),
+            "endpoints": [to_endpoint(record, row) for row in rows],
+        }
+    }
+
+
+def model_list_json(models: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    """`{"data": [...]}` as bytes, streamed (what `hfsnap export --format openrouter` writes)."""
+    yield b'{"data":['
+    for i, model in enumerate(models):
+        yield (b",\n" if i else b"\n") + orjson.dumps(model)
+    yield b"\n]}\n"
