@@ -7,6 +7,7 @@ field. Prices: the database keeps USD per 1M tokens (floats); OpenRouter gives U
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from functools import lru_cache
@@ -48,6 +49,9 @@ PARAMETERS = frozenset(
         "parallel_tool_calls", "include_reasoning", "reasoning", "reasoning_effort", "web_search_options", "verbosity",
     }
 )  # fmt: skip
+_URL_SAFE = re.compile(r"[A-Za-z0-9._/-]+")
+_NO_PRICE = {"prompt": UNKNOWN_PRICE, "completion": UNKNOWN_PRICE}
+_NO_PROVIDER = {"context_length": None, "max_completion_tokens": None, "is_moderated": False}
 ENDPOINT_STATUS = {"live": 0, "error": -1, "staging": -10}  # the Hub's mapping status -> OpenRouter's code
 
 
@@ -67,13 +71,16 @@ def is_live(offer: OfferRow) -> bool:
 
 
 def top_offer(offers: Sequence[OfferRow]) -> OfferRow | None:
-    """The cheapest live offer with both prices; else the live offer with the longest context; else None."""
+    """The cheapest live offer with both prices; else the live offer with the longest context; else None.
+
+    Ties go to the provider first in alphabetical order, so the choice never depends on row order.
+    """
     live = [o for o in offers if is_live(o)]
     priced = [o for o in live if o.price_input is not None and o.price_output is not None]
     if priced:
-        return min(priced, key=lambda o: (o.price_input or 0.0) + (o.price_output or 0.0))
+        return min(priced, key=lambda o: ((o.price_input or 0.0) + (o.price_output or 0.0), o.provider))
     with_context = [o for o in live if o.context_length]
-    return max(with_context, key=lambda o: o.context_length or 0) if with_context else None
+    return min(with_context, key=lambda o: (-(o.context_length or 0), o.provider)) if with_context else None
 
 
 def offer_parameters(offer: OfferRow) -> list[str]:
@@ -90,20 +97,36 @@ def offer_parameters(offer: OfferRow) -> list[str]:
 
 def model_parameters(offers: Iterable[OfferRow]) -> list[str]:
     """The union over live offers, as OpenRouter's model-level `supported_parameters` is over its providers."""
-    names: set[str] = set()
-    for offer in offers:
-        if is_live(offer):
-            names.update(offer_parameters(offer))
-    return sorted(names)
+    live = [o for o in offers if is_live(o)]
+    return _parameters(bool(live), any(o.supports_tools for o in live), any(o.supports_structured_output for o in live))
+
+
+@lru_cache(maxsize=8)
+def _parameters(chat: bool, tools: bool, structured: bool) -> list[str]:
+    """Shared, never mutated: eight possible lists for a whole catalog."""
+    if not chat:
+        return []
+    return sorted(
+        [*CHAT_PARAMETERS, *(TOOL_PARAMETERS if tools else ()), *(STRUCTURED_PARAMETERS if structured else ())]
+    )
 
 
 def architecture(record: dict[str, Any]) -> dict[str, Any]:
     """The record's modalities in OpenRouter's vocabulary (tabular, 3D and other inputs are files)."""
     arch = record.get("architecture") or {}
-    task = (record.get("huggingface_metrics") or {}).get("pipeline_tag")
-    inputs = _unique(m if m in INPUTS else "file" for m in arch.get("input_modalities") or ())
+    return _architecture(
+        tuple(arch.get("input_modalities") or ()),
+        tuple(arch.get("output_modalities") or ()),
+        (record.get("huggingface_metrics") or {}).get("pipeline_tag"),
+    )
+
+
+@lru_cache(maxsize=1024)
+def _architecture(inputs_: tuple[str, ...], outputs_: tuple[str, ...], task: str | None) -> dict[str, Any]:
+    """Shared, never mutated: one per (modalities, task) of the catalog, a few dozen."""
+    inputs = _unique(m if m in INPUTS else "file" for m in inputs_)
     outputs = [TASK_OUTPUTS[task]] if task in TASK_OUTPUTS else []
-    outputs = outputs or _unique(m for m in arch.get("output_modalities") or () if m in OUTPUTS)
+    outputs = outputs or _unique(m for m in outputs_ if m in OUTPUTS)
     modality = f"{'+'.join(inputs)}->{'+'.join(outputs)}" if inputs and outputs else None
     return {
         "modality": modality,
@@ -120,15 +143,18 @@ def _unique(items: Iterable[str]) -> list[str]:
 
 def details_path(model_id: str) -> str:
     """`links.details`: this model's endpoints list, relative to the API's host as OpenRouter gives it."""
-    return f"/api/v1/models/{quote(model_id, safe='/')}/endpoints"
+    safe = model_id if _URL_SAFE.fullmatch(model_id) else quote(model_id, safe="/")  # repo ids almost always are
+    return f"/api/v1/models/{safe}/endpoints"
 
 
 def to_model(record: dict[str, Any], offers: Sequence[OfferRow]) -> dict[str, Any]:
     """One `openrouter.components.Model` from a stored gateway record and the model's live mappings and offers."""
     model_id = record["id"]
-    best = top_offer(offers)
-    priced = best is not None and best.price_input is not None and best.price_output is not None
+    best = top_offer(offers) if offers else None
     context = best.context_length if best else None
+    pricing = _NO_PRICE
+    if best is not None and best.price_input is not None and best.price_output is not None:
+        pricing = {"prompt": per_token(best.price_input), "completion": per_token(best.price_output)}
     return {
         "id": model_id,
         "canonical_slug": record.get("slug") or model_id.lower(),
@@ -138,11 +164,8 @@ def to_model(record: dict[str, Any], offers: Sequence[OfferRow]) -> dict[str, An
         "description": record.get("description") or "",
         "context_length": context,
         "architecture": architecture(record),
-        "pricing": {
-            "prompt": per_token(best.price_input) if priced and best else UNKNOWN_PRICE,
-            "completion": per_token(best.price_output) if priced and best else UNKNOWN_PRICE,
-        },
-        "top_provider": {"context_length": context, "max_completion_tokens": None, "is_moderated": False},
+        "pricing": pricing,  # shared constants are fine: the dict only goes to orjson
+        "top_provider": _NO_PROVIDER if context is None else {**_NO_PROVIDER, "context_length": context},
         "per_request_limits": None,
         "supported_parameters": model_parameters(offers),
         "default_parameters": None,

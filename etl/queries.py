@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import groupby
+from itertools import chain, groupby
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -160,25 +162,66 @@ def catalog_offers(engine: Engine, at: AsOf) -> Iterator[tuple[str, str, list[Of
     """(model id, stored record JSON, live mappings with their offers) per listed model at `at`, by model id.
 
     One statement, streamed: the record repeats on each mapping row and is grouped here, so memory holds one
-    model at a time.
+    model at a time. Mappings come in no particular order (sorting them in SQL costs a sorter per model).
     """
-    with engine.connect() as conn:
-        rows = conn.execution_options(stream_results=True, yield_per=2000).execute(
-            text(
-                f"""SELECT v.model_id, v.record, p.provider, o.status, o.context_length, o.price_input, o.price_output,
-                  o.supports_tools, o.supports_structured_output, o.offer_id
-                FROM catalog_membership c
-                JOIN model_versions v ON v.model_id = c.model_id AND {at.valid("v")}
-                LEFT JOIN model_providers p ON p.model_id = v.model_id AND p.status = 'live' AND {at.valid("p")}
-                LEFT JOIN provider_offers o ON o.model_id = p.model_id AND o.provider = p.provider AND {at.valid("o")}
-                WHERE {at.valid("c")} ORDER BY v.model_id, p.provider"""
-            ),
-            {"t": at.stamp},
-        )
-        for model_id, group in groupby(rows, key=itemgetter(0)):
-            rows_of_model = list(group)  # one per live mapping: a handful
-            offers = [_offer_row(r) for r in rows_of_model if r[2] is not None]
-            yield model_id, rows_of_model[0][1], offers
+    sql = text(
+        f"""SELECT v.model_id, v.record, p.provider, o.status, o.context_length, o.price_input, o.price_output,
+          o.supports_tools, o.supports_structured_output, o.offer_id
+        FROM catalog_membership c
+        JOIN model_versions v ON v.model_id = c.model_id AND {at.valid("v")}
+        LEFT JOIN model_providers p ON p.model_id = v.model_id AND p.status = 'live' AND {at.valid("p")}
+        LEFT JOIN provider_offers o ON o.model_id = p.model_id AND o.provider = p.provider AND {at.valid("o")}
+        WHERE {at.valid("c")} ORDER BY v.model_id"""
+    )
+
+    def batches() -> Iterator[list[Any]]:
+        with engine.connect() as conn:
+            result = conn.execution_options(stream_results=True).execute(sql, {"t": at.stamp})
+            yield from result.partitions(2000)
+
+    rows = chain.from_iterable(read_ahead(batches))
+    for model_id, group in groupby(rows, key=itemgetter(0)):
+        rows_of_model = list(group)  # one per live mapping: a handful
+        offers = [_offer_row(r) for r in rows_of_model if r[2] is not None]
+        yield model_id, rows_of_model[0][1], offers
+
+
+def read_ahead(batches: Callable[[], Iterator[list[Any]]], depth: int = 2) -> Iterator[list[Any]]:
+    """Run `batches()` on its own thread, `depth` batches ahead of the caller.
+
+    The drivers release the GIL while the database steps (sqlite3 around each step, psycopg while it waits), so
+    the query runs on one core while the caller turns the previous batch into JSON on the other. A caller that
+    stops early (a closed connection, a page of a list) stops the thread at its next batch.
+    """
+    slots: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for batch in batches():
+                while not stop.is_set():
+                    try:
+                        slots.put(batch, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put(done)
+        except BaseException as exc:  # handed to the caller, raised there
+            slots.put(exc)
+
+    thread = threading.Thread(target=produce, name="db-reader", daemon=True)
+    thread.start()
+    try:
+        while (item := slots.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(5)
 
 
 def _offer_row(r: Any) -> OfferRow:
