@@ -285,22 +285,37 @@ def model_endpoints(engine: Engine, model_id: str, at_epoch: float) -> tuple[str
     return rows[0][0], endpoints
 
 
-def iter_changes(
-    engine: Engine, since_run: int, newest_first: bool = False, limit: int | None = None
-) -> Iterator[dict[str, Any]]:
-    """The change feed from `since_run` on, streamed; oldest first, or newest first (then usually with a limit)."""
-    order = "DESC" if newest_first else ""
-    bound = " LIMIT :n" if limit is not None else ""
+def iter_changes(engine: Engine, since_run: int) -> Iterator[dict[str, Any]]:
+    """The change feed from `since_run` on, oldest first, streamed.
+
+    One query per run: the view's WHERE reaches each branch's run index, and only one run's changes are sorted.
+    """
     with engine.connect() as conn:
-        rows = conn.execution_options(stream_results=True, yield_per=1000).execute(
-            text(
-                f"""SELECT run_id, changed_at, model_id, provider, change, before, after FROM catalog_changes
-               WHERE run_id >= :r ORDER BY run_id {order}, change, model_id, provider{bound}"""
-            ),
-            {"r": since_run, "n": limit},
-        )
-        for r in rows:
-            yield dict(r._mapping)
+        runs = conn.execute(text("SELECT run_id FROM runs WHERE run_id >= :r ORDER BY run_id"), {"r": since_run})
+        for (run_id,) in runs.all():
+            rows = conn.execution_options(stream_results=True, yield_per=1000).execute(
+                text(f"{_CHANGES} WHERE run_id = :r ORDER BY change, model_id, provider"), {"r": run_id}
+            )
+            yield from (dict(r._mapping) for r in rows)
+
+
+def latest_changes(engine: Engine, since_run: int, limit: int) -> list[dict[str, Any]]:
+    """At most `limit` changes, newest run first, from `since_run` on; within a run in the view's own order.
+
+    Never sorts a whole run: a first run of 100k models has 300k changes, and a feed wants the last few.
+    """
+    found: list[dict[str, Any]] = []
+    with engine.connect() as conn:
+        runs = conn.execute(text("SELECT run_id FROM runs WHERE run_id >= :r ORDER BY run_id DESC"), {"r": since_run})
+        for (run_id,) in runs.all():
+            rows = conn.execute(text(f"{_CHANGES} WHERE run_id = :r LIMIT :n"), {"r": run_id, "n": limit - len(found)})
+            found += [dict(r._mapping) for r in rows]
+            if len(found) >= limit:
+                break
+    return found
+
+
+_CHANGES = "SELECT run_id, changed_at, model_id, provider, change, before, after FROM catalog_changes"
 
 
 def last_complete_run(engine: Engine) -> dict[str, Any] | None:

@@ -129,13 +129,13 @@ def _model_list_chunks(
     end = None if limit is None else offset + limit
     for model in models:
         if total >= offset and (end is None or total < end):
-            batch.append(orjson.dumps(model))
+            batch.append(model)
             if len(batch) >= CHUNK:
-                yield (b"" if first else b",") + b",".join(batch)
+                yield (b"" if first else b",") + orjson.dumps(batch)[1:-1]  # one call per chunk: the list's items
                 batch, first = [], False
         total += 1
     if batch:
-        yield (b"" if first else b",") + b",".join(batch)
+        yield (b"" if first else b",") + orjson.dumps(batch)[1:-1]
     more = end is not None and end < total
     tail = {"links": {"next": next_link(end) if more and end is not None else None}, "total_count": total}
     yield b"]," + orjson.dumps(tail)[1:]
@@ -188,7 +188,7 @@ def atom_feed(engine: Engine, request: Request) -> Response:
     params = _params(request, {"since", "limit"})
     since = _since(engine, params) if "since" in params else 0
     limit = _int(params, "limit", ATOM_DEFAULT, 1, ATOM_MAX) or ATOM_DEFAULT
-    changes = list(queries.iter_changes(engine, since, newest_first=True, limit=limit))
+    changes = queries.latest_changes(engine, since, limit)
     self_url = str(request.url)
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
