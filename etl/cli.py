@@ -185,9 +185,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     engine = _read_engine(args)
     out = sys.stdout.buffer
     if args.format == "openrouter":
-        from .openrouter import iter_models, model_list_json
+        from .openrouter import iter_model_json, model_list_json
 
-        out.writelines(model_list_json(iter_models(engine, at)))
+        out.writelines(model_list_json(iter_model_json(engine, at)))
     elif args.format == "jsonl":
         for record in export_records(engine, args.as_of):
             out.write(orjson.dumps(record) + b"\n")

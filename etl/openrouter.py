@@ -8,6 +8,7 @@ field. Prices: the database keeps USD per 1M tokens (floats); OpenRouter gives U
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from functools import lru_cache
@@ -15,9 +16,9 @@ from typing import Any
 from urllib.parse import quote
 
 import orjson
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
-from .queries import AsOf, EndpointRow, OfferRow, catalog_offers
+from .queries import AsOf, EndpointRow, OfferRow, catalog_offers, version_records
 
 UNKNOWN_PRICE = "-1"  # OpenRouter's marker for variable or unknown pricing; "0" would claim "free"
 # Chat-completion parameters every router offer accepts: huggingface_hub's InferenceClient.chat_completion
@@ -149,12 +150,12 @@ def details_path(model_id: str) -> str:
 
 def to_model(record: dict[str, Any], offers: Sequence[OfferRow]) -> dict[str, Any]:
     """One `openrouter.components.Model` from a stored gateway record and the model's live mappings and offers."""
+    return {**record_fields(record), **offer_fields(offers)}
+
+
+def record_fields(record: dict[str, Any]) -> dict[str, Any]:
+    """The fields that come from the version's record alone (a version never changes: cacheable by its id)."""
     model_id = record["id"]
-    best = top_offer(offers) if offers else None
-    context = best.context_length if best else None
-    pricing = _NO_PRICE
-    if best is not None and best.price_input is not None and best.price_output is not None:
-        pricing = {"prompt": per_token(best.price_input), "completion": per_token(best.price_output)}
     return {
         "id": model_id,
         "canonical_slug": record.get("slug") or model_id.lower(),
@@ -162,33 +163,85 @@ def to_model(record: dict[str, Any], offers: Sequence[OfferRow]) -> dict[str, An
         "name": record.get("name") or model_id,
         "created": record.get("created") or 0,  # the SDK requires an integer; 0 when the Hub gives no createdAt
         "description": record.get("description") or "",
-        "context_length": context,
         "architecture": architecture(record),
-        "pricing": pricing,  # shared constants are fine: the dict only goes to orjson
-        "top_provider": _NO_PROVIDER if context is None else {**_NO_PROVIDER, "context_length": context},
         "per_request_limits": None,
-        "supported_parameters": model_parameters(offers),
         "default_parameters": None,
         "supported_voices": None,
         "links": {"details": details_path(model_id)},
     }
 
 
-def iter_models(
-    engine: Engine, at: AsOf, providers: frozenset[str] = frozenset(), parameters: frozenset[str] = frozenset()
-) -> Iterable[dict[str, Any]]:
-    """The catalog at `at` as OpenRouter models, streamed by model id.
+def offer_fields(offers: Sequence[OfferRow]) -> dict[str, Any]:
+    """The fields that come from the live mappings and router offers at the chosen time."""
+    best = top_offer(offers) if offers else None
+    context = best.context_length if best else None
+    pricing = _NO_PRICE  # shared constants are fine: these dicts only go to orjson
+    if best is not None and best.price_input is not None and best.price_output is not None:
+        pricing = {"prompt": per_token(best.price_input), "completion": per_token(best.price_output)}
+    return {
+        "context_length": context,
+        "pricing": pricing,
+        "top_provider": _NO_PROVIDER if context is None else {**_NO_PROVIDER, "context_length": context},
+        "supported_parameters": model_parameters(offers),
+    }
+
+
+class RecordCache:
+    """`record_fields` as JSON bytes (without the closing brace) per version id, bounded (oldest out first).
+
+    Versions are append-only and a version's record never changes, so an entry is never stale; a warm cache
+    spares the list every record read, parse and dump (the bulk of its cost). Shared by the server's threads.
+    """
+
+    def __init__(self, max_entries: int = 200_000) -> None:
+        self.max_entries = max_entries
+        self._entries: dict[int, bytes] = {}
+        self._lock = threading.Lock()
+
+    def get_many(self, conn: Connection, version_ids: list[int]) -> dict[int, bytes]:
+        """The JSON of these versions' record fields, reading the records not cached on `conn`."""
+        found = {v: self._entries[v] for v in version_ids if v in self._entries}
+        missing = [v for v in version_ids if v not in found]
+        if missing:
+            records = version_records(conn, missing)
+            # Kept without the closing brace, a slice: a right-sized copy, where orjson's own buffer (about 4 KB
+            # for a 0.5 KB result) would pin 8x the memory.
+            fresh = {v: orjson.dumps(record_fields(orjson.loads(r)))[:-1] for v, r in records.items()}
+            found.update(fresh)
+            with self._lock:
+                self._entries.update(fresh)
+                while len(self._entries) > self.max_entries:
+                    del self._entries[next(iter(self._entries))]
+        return found
+
+
+def iter_model_json(
+    engine: Engine,
+    at: AsOf,
+    providers: frozenset[str] = frozenset(),
+    parameters: frozenset[str] = frozenset(),
+    cache: RecordCache | None = None,
+) -> Iterator[bytes]:
+    """The catalog at `at` as OpenRouter models (JSON bytes each), streamed by model id.
 
     `providers`: only models with a live mapping to one of them; `parameters`: only models whose
     supported_parameters include all of them (OpenRouter's filters).
     """
-    for _model_id, record_json, offers in catalog_offers(engine, at):
-        if providers and not any(o.provider in providers for o in offers):
-            continue
-        model = to_model(orjson.loads(record_json), offers)
-        if parameters and not parameters.issubset(model["supported_parameters"]):
-            continue
-        yield model
+    cache = cache or RecordCache(max_entries=0)
+    for conn, batch in catalog_offers(engine, at):
+        if providers:
+            batch = [(v, offers) for v, offers in batch if any(o.provider in providers for o in offers)]
+        static = cache.get_many(conn, [v for v, _ in batch])
+        for version_id, offers in batch:
+            dynamic = offer_fields(offers)
+            if parameters and not parameters.issubset(dynamic["supported_parameters"]):
+                continue
+            yield static[version_id] + b"," + orjson.dumps(dynamic)[1:]  # two JSON objects as one
+
+
+def iter_models(engine: Engine, at: AsOf, **filters: Any) -> Iterator[dict[str, Any]]:
+    """`iter_model_json`, parsed (for tests and callers that want dicts)."""
+    return (orjson.loads(m) for m in iter_model_json(engine, at, **filters))
 
 
 def uptime(ok_and_counted: tuple[int, int]) -> float | None:
@@ -256,9 +309,9 @@ def endpoints_response(record: dict[str, Any], rows: Sequence[EndpointRow]) -> d
     }
 
 
-def model_list_json(models: Iterable[dict[str, Any]]) -> Iterator[bytes]:
-    """`{"data": [...]}` as bytes, streamed (what `hfsnap export --format openrouter` writes)."""
+def model_list_json(models: Iterable[bytes]) -> Iterator[bytes]:
+    """`{"data": [...]}` from each model's JSON bytes, streamed (what `hfsnap export --format openrouter` writes)."""
     yield b'{"data":['
     for i, model in enumerate(models):
-        yield (b",\n" if i else b"\n") + orjson.dumps(model)
+        yield (b",\n" if i else b"\n") + model
     yield b"\n]}\n"

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import os
-import queue
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import chain, groupby
+from itertools import groupby
 from operator import itemgetter
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, bindparam, text
 
 from .errors import UsageError
 from .transform import with_metrics
@@ -158,14 +156,15 @@ class OfferRow(NamedTuple):
     has_offer: bool
 
 
-def catalog_offers(engine: Engine, at: AsOf) -> Iterator[tuple[str, str, list[OfferRow]]]:
-    """(model id, stored record JSON, live mappings with their offers) per listed model at `at`, by model id.
+def catalog_offers(engine: Engine, at: AsOf) -> Iterator[tuple[Connection, list[tuple[int, list[OfferRow]]]]]:
+    """The listed models at `at`, by model id, in batches of about 1,000: (version id, live mappings with offers).
 
-    One statement, streamed: the record repeats on each mapping row and is grouped here, so memory holds one
-    model at a time. Mappings come in no particular order (sorting them in SQL costs a sorter per model).
+    One statement, streamed, that never reads a record (on SQLite the current catalog is then an index-only
+    scan); `version_records` fetches the records a caller does not have yet, on the connection yielded with each
+    batch (the same snapshot). Mappings come in no particular order: sorting them costs a sorter per model.
     """
     sql = text(
-        f"""SELECT v.model_id, v.record, p.provider, o.status, o.context_length, o.price_input, o.price_output,
+        f"""SELECT v.version_id, p.provider, o.status, o.context_length, o.price_input, o.price_output,
           o.supports_tools, o.supports_structured_output, o.offer_id
         FROM catalog_membership c
         JOIN model_versions v ON v.model_id = c.model_id AND {at.valid("v")}
@@ -173,59 +172,30 @@ def catalog_offers(engine: Engine, at: AsOf) -> Iterator[tuple[str, str, list[Of
         LEFT JOIN provider_offers o ON o.model_id = p.model_id AND o.provider = p.provider AND {at.valid("o")}
         WHERE {at.valid("c")} ORDER BY v.model_id"""
     )
+    with engine.connect() as conn:
+        rows = conn.execution_options(stream_results=True, yield_per=2000).execute(sql, {"t": at.stamp})
+        batch: list[tuple[int, list[OfferRow]]] = []
+        for version_id, group in groupby(rows, key=itemgetter(0)):
+            batch.append((version_id, [_offer_row(r) for r in group if r[1] is not None]))
+            if len(batch) >= 1000:
+                yield conn, batch
+                batch = []
+        if batch:
+            yield conn, batch
 
-    def batches() -> Iterator[list[Any]]:
-        with engine.connect() as conn:
-            result = conn.execution_options(stream_results=True).execute(sql, {"t": at.stamp})
-            yield from result.partitions(2000)
 
-    rows = chain.from_iterable(read_ahead(batches))
-    for model_id, group in groupby(rows, key=itemgetter(0)):
-        rows_of_model = list(group)  # one per live mapping: a handful
-        offers = [_offer_row(r) for r in rows_of_model if r[2] is not None]
-        yield model_id, rows_of_model[0][1], offers
-
-
-def read_ahead(batches: Callable[[], Iterator[list[Any]]], depth: int = 2) -> Iterator[list[Any]]:
-    """Run `batches()` on its own thread, `depth` batches ahead of the caller.
-
-    The drivers release the GIL while the database steps (sqlite3 around each step, psycopg while it waits), so
-    the query runs on one core while the caller turns the previous batch into JSON on the other. A caller that
-    stops early (a closed connection, a page of a list) stops the thread at its next batch.
-    """
-    slots: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
-
-    def produce() -> None:
-        try:
-            for batch in batches():
-                while not stop.is_set():
-                    try:
-                        slots.put(batch, timeout=0.2)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            slots.put(done)
-        except BaseException as exc:  # handed to the caller, raised there
-            slots.put(exc)
-
-    thread = threading.Thread(target=produce, name="db-reader", daemon=True)
-    thread.start()
-    try:
-        while (item := slots.get()) is not done:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join(5)
+def version_records(conn: Connection, version_ids: list[int]) -> dict[int, str]:
+    """The stored gateway records (JSON text) of these versions."""
+    if not version_ids:
+        return {}
+    sql = text("SELECT version_id, record FROM model_versions WHERE version_id IN :ids").bindparams(
+        bindparam("ids", expanding=True)
+    )
+    return {version_id: record for version_id, record in conn.execute(sql, {"ids": version_ids})}
 
 
 def _offer_row(r: Any) -> OfferRow:
-    return OfferRow(r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9] is not None)
+    return OfferRow(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8] is not None)
 
 
 class EndpointRow(NamedTuple):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator
@@ -20,6 +22,7 @@ from . import openrouter, queries
 from .config import ServeConfig
 from .errors import UsageError
 
+log = logging.getLogger("hfsnap.serve")
 CHUNK = 500  # models per streamed chunk: each chunk is one hop to the thread pool
 ATOM_DEFAULT, ATOM_MAX = 200, 5000
 Clock = Callable[[], float]
@@ -29,11 +32,16 @@ class BadRequest(UsageError):
     """A query parameter the API cannot take; answered 400 with a JSON error."""
 
 
-def create_app(engine: Engine, config: ServeConfig | None = None, clock: Clock = time.time) -> Starlette:
+def create_app(
+    engine: Engine,
+    config: ServeConfig | None = None,
+    clock: Clock = time.time,
+    cache: openrouter.RecordCache | None = None,
+) -> Starlette:
     """The Starlette app over an engine from `db.open_existing` (read-only; nothing here writes)."""
-    settings = config or ServeConfig()
+    settings, cache = config or ServeConfig(), cache or openrouter.RecordCache()
     routes = [
-        Route("/api/v1/models", _endpoint(lambda r: list_models(engine, r))),
+        Route("/api/v1/models", _endpoint(lambda r: list_models(engine, r, cache))),
         Route("/api/v1/models/{author}/{slug}/endpoints", _endpoint(lambda r: list_endpoints(engine, r, clock()))),
         Route("/api/v1/changes", _endpoint(lambda r: change_feed(engine, r))),
         Route("/changes.atom", _endpoint(lambda r: atom_feed(engine, r))),
@@ -99,7 +107,7 @@ def _names(params: dict[str, str], *keys: str) -> frozenset[str]:
 # ---- /api/v1/models ------------------------------------------------------------------------------------------
 
 
-def list_models(engine: Engine, request: Request) -> Response:
+def list_models(engine: Engine, request: Request, cache: openrouter.RecordCache) -> Response:
     """`ModelsListResponse`, streamed: {"data": [...], "links": {"next"}, "total_count"}."""
     params = _params(request, {"as_of", "provider", "providers", "supported_parameters", "offset", "limit"})
     at = _as_of(params.get("as_of"))
@@ -110,7 +118,7 @@ def list_models(engine: Engine, request: Request) -> Response:
         raise BadRequest(f"supported_parameters: unknown parameter {unknown[0]!r}")
     offset = _int(params, "offset", 0, 0, 10**9) or 0
     limit = _int(params, "limit", None, 1, 10**9)
-    models = openrouter.iter_models(engine, at, providers, wanted)
+    models = openrouter.iter_model_json(engine, at, providers, wanted, cache)
     next_query = {k: v for k, v in params.items() if k not in ("offset", "limit")}
     body = _model_list_chunks(models, offset, limit, lambda n: _next_link(request, next_query, n, limit))
     return StreamingResponse(body, media_type="application/json")
@@ -121,7 +129,7 @@ def _next_link(request: Request, query: dict[str, str], offset: int, limit: int 
 
 
 def _model_list_chunks(
-    models: Iterable[dict[str, Any]], offset: int, limit: int | None, next_link: Callable[[int], str]
+    models: Iterable[bytes], offset: int, limit: int | None, next_link: Callable[[int], str]
 ) -> Iterator[bytes]:
     """The list as JSON bytes, CHUNK models at a time; links and total_count come last, once counted."""
     yield b'{"data":['
@@ -131,11 +139,11 @@ def _model_list_chunks(
         if total >= offset and (end is None or total < end):
             batch.append(model)
             if len(batch) >= CHUNK:
-                yield (b"" if first else b",") + orjson.dumps(batch)[1:-1]  # one call per chunk: the list's items
+                yield (b"" if first else b",") + b",".join(batch)
                 batch, first = [], False
         total += 1
     if batch:
-        yield (b"" if first else b",") + orjson.dumps(batch)[1:-1]
+        yield (b"" if first else b",") + b",".join(batch)
     more = end is not None and end < total
     tail = {"links": {"next": next_link(end) if more and end is not None else None}, "total_count": total}
     yield b"]," + orjson.dumps(tail)[1:]
@@ -254,7 +262,18 @@ def healthz(engine: Engine, config: ServeConfig, now: float) -> Response:
 
 
 def serve(engine: Engine, host: str, port: int, config: ServeConfig) -> None:
-    """Run the app under uvicorn until interrupted."""
+    """Run the app under uvicorn until interrupted; the current catalog's records are cached in the background."""
     import uvicorn
 
-    uvicorn.run(create_app(engine, config), host=host, port=port, log_level="warning", access_log=False)
+    cache = openrouter.RecordCache()
+    threading.Thread(target=warm, args=(engine, cache), name="warm-cache", daemon=True).start()
+    uvicorn.run(create_app(engine, config, cache=cache), host=host, port=port, log_level="warning", access_log=False)
+
+
+def warm(engine: Engine, cache: openrouter.RecordCache) -> None:
+    """Read every current record once, so the first list request finds them cached."""
+    try:
+        for _ in openrouter.iter_model_json(engine, queries.AsOf(), cache=cache):
+            pass
+    except Exception as exc:  # only a head start: requests read what is missing themselves
+        log.warning("serve: warming the record cache stopped: %s", exc)
