@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import groupby
+from itertools import chain, groupby
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -173,7 +173,8 @@ def catalog_offers(engine: Engine, at: AsOf) -> Iterator[tuple[Connection, list[
         WHERE {at.valid("c")} ORDER BY v.model_id"""
     )
     with engine.connect() as conn:
-        rows = conn.execution_options(stream_results=True, yield_per=2000).execute(sql, {"t": at.stamp})
+        result = conn.execution_options(stream_results=True).execute(sql, {"t": at.stamp})
+        rows = chain.from_iterable(result.partitions(2000))  # fetchmany: one driver call per 2,000 rows
         batch: list[tuple[int, list[OfferRow]]] = []
         for version_id, group in groupby(rows, key=itemgetter(0)):
             batch.append((version_id, [_offer_row(r) for r in group if r[1] is not None]))

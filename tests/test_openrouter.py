@@ -123,3 +123,21 @@ def test_as_of_gives_the_price_of_that_time(harness, capsys):
 def test_export_openrouter_on_a_missing_database_is_exit_2(tmp_path, capsys):
     assert cli_main(["export", "--db", f"sqlite:///{tmp_path}/none.db", "--format", "openrouter"]) == 2
     assert not (tmp_path / "none.db").exists()
+
+
+def test_a_bounded_record_cache_gives_the_same_list(harness):
+    from etl.db import open_existing
+    from etl.openrouter import RecordCache, iter_model_json
+    from etl.queries import AsOf
+
+    h = harness()
+    h.refresh()
+    engine = open_existing(h.url)
+    try:
+        small = RecordCache(max_entries=10)
+        uncached = list(iter_model_json(engine, AsOf()))
+        assert list(iter_model_json(engine, AsOf(), cache=small)) == uncached
+        assert list(iter_model_json(engine, AsOf(), cache=small)) == uncached  # a second pass, partly cached
+        assert len(small._entries) == 10 < len(uncached)
+    finally:
+        engine.dispose()
