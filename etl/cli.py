@@ -5,13 +5,21 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import signal
 import sys
+import threading
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import __version__
 from .config import Config, load_config
-from .errors import EtlError, UsageError
+from .errors import EtlError, Terminated, UsageError
+from .redaction import redact_urls
 
 log = logging.getLogger("hfsnap")
 
@@ -139,8 +147,8 @@ def _render_status(d: dict[str, Any]) -> str:
     for r in d["runs"]:
         lines.append(
             f"  #{r['run_id']} {r['started_at']} {r['status']:<8} {r['trigger']:<9} requests {r['requests']}, seen {r['models_seen']}, "
-            f"+{r['models_added']} ~{r['models_changed']} -{r['models_removed']}"
-            + (f"  ({r['error'][:100]})" if r["error"] else "")
+            f"+{r['models_added']} ~{r['models_changed']} -{r['models_removed']}, "
+            f"rejects {r['rejects']} ({r['reject_ratio']:.1%})" + (f"  ({r['error'][:100]})" if r["error"] else "")
         )
     if not d["runs"]:
         lines.append("  (none yet: run `hfsnap refresh`)")
@@ -251,6 +259,20 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     return run_daemon(_config(args))
 
 
+def cmd_config(args: argparse.Namespace) -> int:
+    from .showconfig import show_config
+
+    flags = {("db", "url"): "--db"} if args.db else {}
+    sys.stdout.write(show_config(_config(args), os.environ, flags))
+    return 0
+
+
+def cmd_browse(args: argparse.Namespace) -> int:
+    from .browse import browse
+
+    return browse(_config(args).db.url, args.host, args.port)
+
+
 def cmd_fake_hub(args: argparse.Namespace) -> int:
     from .fakehub import generate_catalog, make_app, parse_fault, serve
 
@@ -278,10 +300,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-format", choices=("plain", "json"), default="plain", help="json: one object per line, for journald"
     )
     common.add_argument("-v", "--verbose", action="store_true")
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="a traceback on any error")
     db = argparse.ArgumentParser(add_help=False)
     db.add_argument("--db", help="database URL (beats [db] url and $HFSNAP_DB_URL)")
 
     parser = argparse.ArgumentParser(prog="hfsnap", description="Snapshot the Hugging Face model catalog with history.")
+    parser.add_argument("--version", action="version", version=f"hfsnap {__version__}")
+    parser.add_argument("--debug", action="store_true", help="a traceback on any error (also after the command)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("refresh", parents=[common, db], help="one snapshot run: extract, transform, load")
@@ -328,6 +353,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="to_url", metavar="URL", help="copy: an empty database to fill (migrated first)")
     p.set_defaults(func=cmd_db)
 
+    p = sub.add_parser("config", parents=[common, db], help="the effective configuration, secrets redacted")
+    p.add_argument("action", choices=("show",))
+    p.set_defaults(func=cmd_config)
+
+    p = sub.add_parser("browse", parents=[common, db], help="the snapshot in Datasette (pip install 'hfsnap[browse]')")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8001)
+    p.set_defaults(func=cmd_browse)
+
     p = sub.add_parser("fake-hub", parents=[common], help="the offline Hub + router emulator")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0: a free port (printed)")
@@ -340,20 +374,56 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate(signum: int, _frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C: the run row is marked failed, the lock released, exit 143."""
+    raise Terminated()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(args.log_format, args.verbose)
+    if args.command in ("refresh", "health") and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)  # `schedule` has its own handler; the others just end
     try:
         return int(args.func(args) or 0)
     except EtlError as exc:
-        print(f"hfsnap {args.command}: {exc}", file=sys.stderr)
+        if args.debug:
+            traceback.print_exc()
+        print(f"hfsnap {args.command}: {redact_urls(str(exc))}", file=sys.stderr)
         return exc.exit_code
+    except SQLAlchemyError as exc:  # a database failure outside the run's own handling: still one line
+        from .dberrors import database_error
+
+        if args.debug:
+            traceback.print_exc()
+        error = database_error(exc, redact_urls(str(getattr(args, "db", None) or "the database")))
+        print(f"hfsnap {args.command}: {error}", file=sys.stderr)
+        return error.exit_code
+    except Terminated:
+        log.error("hfsnap %s: stopped by SIGTERM", args.command)
+        return Terminated.exit_code
     except KeyboardInterrupt:
         print(f"hfsnap {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a bug or an unforeseen failure: one line, not a traceback, unless --debug
+        if args.debug:
+            traceback.print_exc()
+        print(
+            f"hfsnap {args.command}: unexpected error: {_one_line(exc)} (--debug shows the traceback)", file=sys.stderr
+        )
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception as one line of text with any URL password hidden."""
+    from .hub import redact, resolve_token
+    from .showconfig import redact_url
+
+    text = " ".join(str(exc).split())
+    return redact(redact_url(f"{type(exc).__name__}: {text}" if text else type(exc).__name__), resolve_token())
 
 
 def entrypoint() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, text
 
+from .checks import printable, storable_id
 from .config import HistoryConfig
 from .db import copy_rows, prepare_merge
 from .keyset import KeySet
@@ -240,8 +241,9 @@ class Loader:
 
     def add_reject(self, source: str | None, item: Any, reason: str, in_catalog: bool = True) -> None:
         self.rejects += 1
-        model_id = item.get("id") if isinstance(item, dict) and isinstance(item.get("id"), str) else None
-        self.anonymous_rejects += int(model_id is None and in_catalog)
+        raw_id = item.get("id") if isinstance(item, dict) and isinstance(item.get("id"), str) else None
+        self.anonymous_rejects += int(raw_id is None and in_catalog)
+        model_id = storable_id(raw_id)  # an id no backend can store is no stored model: kept in the payload only
         if self.rejects > MAX_REJECTS:
             return
         try:
@@ -251,7 +253,7 @@ class Loader:
         self._do(
             self.conn.execute,
             text("INSERT INTO rejects (run_id, source, model_id, reason, payload) VALUES (:r, :s, :m, :why, :p)"),
-            {"r": self.run_id, "s": source, "m": model_id, "why": reason[:1000], "p": payload},
+            {"r": self.run_id, "s": source, "m": model_id, "why": printable(reason)[:1000], "p": payload},
         )
 
     # ---- merging --------------------------------------------------------------------------------
