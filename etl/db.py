@@ -73,7 +73,7 @@ def open_existing(url: str) -> Engine:
         revision = current(engine)
     except DatabaseError as exc:  # unreachable server, or a file that is not a database
         engine.dispose()
-        raise LoadError(f"cannot open database {shown}: {one_line(exc.orig)}") from None
+        raise LoadError(f"cannot open database {shown}: {one_line(exc.orig or exc)}") from None
     if revision != head():
         engine.dispose()
         state = "has no hfsnap schema" if revision is None else f"is at schema {revision}, this hfsnap needs {head()}"
