@@ -17,7 +17,7 @@ def _mask_userinfo(match: re.Match[str]) -> str:
 
 
 def redact_urls(text: str) -> str:
-    """Passwords (and bare tokens) inside `scheme://user:password@host` URLs, and secret query parameters, become `***`."""
+    """Passwords inside `scheme://user:password@host` URLs, and secret query parameters, become `***`."""
     if "@" in text:
         text = _USERINFO.sub(_mask_userinfo, text)
     return _SECRET_PARAM.sub(r"\g<head>***", text) if ("?" in text or "&" in text) else text
