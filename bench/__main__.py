@@ -1,13 +1,13 @@
-"""`make bench` / `python -m bench [coverage|load|memory|demo]...`: every benchmark, or the ones named."""
+"""`make bench` / `python -m bench [coverage|load|memory|demo|serve]...`: every benchmark, or the ones named."""
 
 from __future__ import annotations
 
 import sys
 import time
 
-from . import coverage, demo, load, memory
+from . import coverage, demo, load, memory, serve
 
-BENCHES = {"coverage": coverage.main, "demo": demo.main, "load": load.main, "memory": memory.main}
+BENCHES = {"coverage": coverage.main, "demo": demo.main, "load": load.main, "memory": memory.main, "serve": serve.main}
 
 
 def main(argv: list[str]) -> int:
