@@ -24,6 +24,7 @@ from .extract import ExtractionReport, Extractor, Listing, known_providers
 from .hub import HubClient, redact, resolve_token
 from .keyset import KeySet
 from .load import Loader, MergeCounts, MergeInput
+from .scd2 import At
 from .lock import refresh_lock
 from .transform import ModelRow, Offer, RejectItem, Seen, fingerprint, fingerprint_key, parse_offers, to_row
 from .writer import Writer
@@ -244,10 +245,10 @@ def _extract_and_load(
     progress: Callable[[int], None] | None,
 ) -> RunReport:
     seen_providers, last_counts = _previous_state(engine)
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         writer = Writer()
         try:
-            loader = Loader(conn, run_id, started, config.history, writer)
+            loader = Loader(conn, At(run_id, started), config.history, writer)
             loader.create_staging()
             salts, router_providers, router_row = _stage_router(client, loader)
             extractor = Extractor(
@@ -290,6 +291,7 @@ def _extract_and_load(
             },
         )
         _pause_for_fault_tests()
+        conn.commit()
     return RunReport(
         run_id, status, started, finished, client.stats.requests, counts, loader.rejects, incomplete, report.listings
     )

@@ -133,13 +133,13 @@ def test_copy_from_postgresql_back_to_sqlite(history: Harness, pg_url: str, tmp_
 def test_a_failed_copy_leaves_the_target_empty(
     history: Harness, pg_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    history.sql("UPDATE model_metrics SET likes = 'many' WHERE run_id = 4")  # SQLite keeps it; PostgreSQL will not
+    history.sql("UPDATE metric_spans SET likes = 'many' WHERE run_from = 1")  # SQLite keeps it; PostgreSQL will not
     assert cli_main(["db", "copy", "--from", history.url, "--to", pg_url]) == 1
     last = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress lines of the tables copied before
     assert (
-        last.startswith("hfsnap db: copying table model_metrics failed, the target is left empty: ")
+        last.startswith("hfsnap db: copying table metric_spans failed, the target is left empty: ")
         and '"many"' in last
     )
     assert all(rows == [] for name, rows in _dump(pg_url).items())
-    history.sql("UPDATE model_metrics SET likes = 0 WHERE run_id = 4")
+    history.sql("UPDATE metric_spans SET likes = 0 WHERE run_from = 1")
     assert cli_main(["db", "copy", "--from", history.url, "--to", pg_url]) == 0  # the same empty target, again

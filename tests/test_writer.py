@@ -6,10 +6,12 @@ import threading
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import create_engine
 
 from etl.config import HistoryConfig
 from etl.load import Loader
+from etl.scd2 import At
 from etl.writer import Cancelled, Writer
 
 
@@ -63,8 +65,9 @@ def test_staged_values_round_trip_exactly(tmp_path: Path, threaded: bool) -> Non
     writer = Writer() if threaded else None
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE TEMPORARY TABLE t (a TEXT, b INTEGER, c FLOAT, d BIGINT, e TEXT, f TEXT, g FLOAT)")
-        loader = Loader(conn, 1, "2026-11-23T00:00:00Z", HistoryConfig(), writer)
-        loader._do(loader._insert, "t", rows)
+        table = sa.Table("t", sa.MetaData(), *(sa.Column(c) for c in "abcdefg"))
+        loader = Loader(conn, At(1, "2026-11-23T00:00:00Z"), HistoryConfig(), writer, staging_mode="json")
+        loader._do(loader._insert, table, rows)
         if writer is not None:
             writer.close()
         got = conn.exec_driver_sql("SELECT * FROM t ORDER BY rowid").fetchall()
