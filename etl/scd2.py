@@ -75,12 +75,17 @@ FACTS = (METRICS, RANKINGS)
 SCD2_TABLES = tuple(spec.name for spec in HISTORY)
 
 
+def rows(conn: Connection, statement: sa.Executable) -> int:
+    """Run an INSERT or UPDATE; how many rows it wrote (psycopg reports -1 for INSERT ... SELECT unless asked)."""
+    return conn.execute(statement.execution_options(preserve_rowcount=True)).rowcount or 0
+
+
 def close(conn: Connection, spec: Spec, at: At, where: ColumnElement[bool]) -> int:
     """End the current rows that match `where`; returns how many."""
     values: dict[str, object] = {"run_to": at.run}
     if spec.stamped:
         values["valid_to"] = at.now
-    return conn.execute(sa.update(spec.table).where(spec.current(), where).values(values)).rowcount or 0
+    return rows(conn, sa.update(spec.table).where(spec.current(), where).values(values))
 
 
 def changed(spec: Spec, stage: sa.Table, where: ColumnElement[bool] | None = None) -> ColumnElement[bool]:
@@ -114,7 +119,7 @@ def open_missing(
     query = sa.select(*(stage.c[n] for n in names), *stamps).where(~has_current)
     if where is not None:
         query = query.where(where)
-    return conn.execute(sa.insert(t).from_select(targets, query)).rowcount or 0
+    return rows(conn, sa.insert(t).from_select(targets, query))
 
 
 def merge_observed(conn: Connection, spec: Spec, stage: sa.Table, at: At) -> tuple[int, int]:
@@ -132,12 +137,12 @@ def merge_facts(conn: Connection, spec: Spec, stage: sa.Table, at: At) -> int:
 
 def reset_misses(conn: Connection, spec: Spec, present: ColumnElement[bool]) -> int:
     t = spec.table
-    return conn.execute(sa.update(t).where(spec.current(), t.c.misses > 0, present).values(misses=0)).rowcount or 0
+    return rows(conn, sa.update(t).where(spec.current(), t.c.misses > 0, present).values(misses=0))
 
 
 def count_misses(conn: Connection, spec: Spec, absent: ColumnElement[bool]) -> int:
     t = spec.table
-    return conn.execute(sa.update(t).where(spec.current(), absent).values(misses=t.c.misses + 1)).rowcount or 0
+    return rows(conn, sa.update(t).where(spec.current(), absent).values(misses=t.c.misses + 1))
 
 
 def retire(conn: Connection, spec: Spec, at: At, after: int) -> int:

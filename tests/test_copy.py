@@ -66,6 +66,8 @@ def _dump(url: str) -> dict[str, list[tuple]]:
             engine, "SELECT * FROM catalog_changes ORDER BY run_id, change, model_id, provider, before"
         )
         out["health_latest"] = run_sql(engine, "SELECT * FROM health_latest ORDER BY model_id, provider")
+        out["model_metrics"] = run_sql(engine, "SELECT * FROM model_metrics ORDER BY run_id, model_id")
+        out["model_rankings"] = run_sql(engine, "SELECT * FROM model_rankings ORDER BY run_id, source, sort, rank")
         return out
     finally:
         engine.dispose()
@@ -76,7 +78,7 @@ def test_copy_reproduces_every_table_and_view(history: Harness, target: str) -> 
     source = _dump(history.url)
     assert _dump(target) == source
     assert rows == {t: len(source[t]) for t in rows}
-    assert all(rows[t] for t in ("runs", "run_sources", "model_versions", "model_rankings", "rejects", "health_checks"))
+    assert all(rows[t] for t in ("runs", "run_sources", "model_versions", "ranking_spans", "metric_spans", "rejects", "health_checks"))
 
 
 def test_refresh_goes_on_from_the_copy(history: Harness, target: str, capsys: pytest.CaptureFixture[str]) -> None:
