@@ -19,6 +19,7 @@ import orjson
 
 from etl.extract import Listing
 from etl.pipeline import run_once
+from etl.scd2 import SCD2_TABLES
 
 from .common import bench_config, fake_hub, table
 
@@ -91,7 +92,7 @@ def main() -> None:
     scd2 = sum(
         v
         for k, v in second.counts.rows_written.items()
-        if k in ("model_versions", "model_providers", "provider_offers", "gating_history", "catalog_membership")
+        if k in SCD2_TABLES
     )
     rows = [
         (

@@ -57,6 +57,7 @@ class HistoryConfig:
 
     retire_after_misses: int = 2
     max_shrink: float = 0.5
+    keep_run_metrics_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,11 @@ def _validate(section: Any, where: str) -> None:
             "router": section.router.startswith(("http://", "https://")),
         }
     elif isinstance(section, HistoryConfig):
-        checks = {"retire_after_misses": section.retire_after_misses >= 1, "max_shrink": 0 <= section.max_shrink <= 1}
+        checks = {
+            "retire_after_misses": section.retire_after_misses >= 1,
+            "max_shrink": 0 <= section.max_shrink <= 1,
+            "keep_run_metrics_days": section.keep_run_metrics_days >= 0,
+        }
     elif isinstance(section, HealthConfig):
         checks = {
             "max_checks": section.max_checks >= 0,

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from .config import Config
 from .db import make_engine, upgrade
@@ -26,6 +27,7 @@ from .keyset import KeySet
 from .load import Loader, MergeCounts, MergeInput
 from .scd2 import At
 from .lock import refresh_lock
+from .maintenance import prune
 from .transform import ModelRow, Offer, RejectItem, Seen, fingerprint, fingerprint_key, parse_offers, to_row
 from .writer import Writer
 
@@ -292,9 +294,22 @@ def _extract_and_load(
         )
         _pause_for_fault_tests()
         conn.commit()
+    _roll_up_metrics(engine, config, started)
     return RunReport(
         run_id, status, started, finished, client.stats.requests, counts, loader.rejects, incomplete, report.listings
     )
+
+
+def _roll_up_metrics(engine: Engine, config: Config, started: str) -> None:
+    """Metrics past [history] keep_run_metrics_days become one per model per day; never fails a committed run."""
+    now = datetime.fromisoformat(started.replace("Z", "+00:00"))
+    try:
+        removed = prune(engine, config.history.keep_run_metrics_days, now, recent_only=True)
+    except SQLAlchemyError as exc:
+        log.warning("metric roll-up skipped (the run is committed; `hfsnap db prune` retries it): %s", exc)
+        return
+    if removed:
+        log.info("rolled up metrics older than %d days: %d rows", config.history.keep_run_metrics_days, removed)
 
 
 def _fail_if_nothing_worked(report: ExtractionReport, router_row: dict[str, Any]) -> None:
