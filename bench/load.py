@@ -89,11 +89,7 @@ def main() -> None:
             second = run_once(config, token="hf_bench")
             reruns.append(time.perf_counter() - t0)
     f = min(floors)
-    scd2 = sum(
-        v
-        for k, v in second.counts.rows_written.items()
-        if k in SCD2_TABLES
-    )
+    scd2 = sum(v for k, v in second.counts.rows_written.items() if k in SCD2_TABLES)
     rows = [
         (
             "first refresh",
