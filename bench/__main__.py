@@ -1,13 +1,19 @@
-"""`make bench` / `python -m bench [coverage|load|memory|demo]...`: every benchmark, or the ones named."""
+"""`make bench` / `python -m bench [coverage|demo|history|load|memory]...`: every benchmark, or the ones named."""
 
 from __future__ import annotations
 
 import sys
 import time
 
-from . import coverage, demo, load, memory
+from . import coverage, demo, history, load, memory
 
-BENCHES = {"coverage": coverage.main, "demo": demo.main, "load": load.main, "memory": memory.main}
+BENCHES = {
+    "coverage": coverage.main,
+    "demo": demo.main,
+    "history": history.main,
+    "load": load.main,
+    "memory": memory.main,
+}
 
 
 def main(argv: list[str]) -> int:

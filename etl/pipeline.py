@@ -34,6 +34,9 @@ from .writer import Writer
 log = logging.getLogger("hfsnap.pipeline")
 BATCH = 1000  # models per staging job: the writer queue holds a few of these, so this bounds their memory
 VERSION = "0.1.0"
+# How a run stages its rows (the bench's A/B): "inline", statements on the caller's thread with executemany
+# (COPY on PostgreSQL); "threaded", on a writer thread, one JSON array per batch unpacked by SQLite's json_each.
+STAGING = "inline"
 
 
 @dataclass
@@ -248,9 +251,10 @@ def _extract_and_load(
 ) -> RunReport:
     seen_providers, last_counts = _previous_state(engine)
     with engine.connect() as conn:
-        writer = Writer()
+        threaded = STAGING == "threaded"
+        writer = Writer() if threaded else None
         try:
-            loader = Loader(conn, At(run_id, started), config.history, writer)
+            loader = Loader(conn, At(run_id, started), config.history, writer, "json" if threaded else "inline")
             loader.create_staging()
             salts, router_providers, router_row = _stage_router(client, loader)
             extractor = Extractor(
@@ -263,9 +267,11 @@ def _extract_and_load(
             merge_input.catalog_proven = merge_input.catalog_proven and not loader.anonymous_rejects
             merge_input.run_sources = [router_row, *(_run_source_row(l) for l in report.listings)]
             counts = loader.merge(merge_input)
-            writer.close()
+            if writer is not None:
+                writer.close()
         except BaseException:
-            writer.close(cancel=True)  # before the transaction rolls back: the connection is in one thread at a time
+            if writer is not None:  # before the transaction rolls back: the connection is in one thread at a time
+                writer.close(cancel=True)
             raise
         finished = clock.iso(after=started)
         incomplete = report.incomplete + ([f"router: {router_row['error']}"] if router_row["error"] else [])
