@@ -1,19 +1,21 @@
-# hfsnap: `make demo` (offline), `make refresh` (real Hub), `make test`.
+# hfsnap: `make demo` (offline), `make refresh` (real Hub), `make test`, `make browse [DB=data/demo.db]`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_MODELS ?= 5000
 DEMO_LATENCY_MS ?= 20
+DB ?= data/hf_catalog.db
+PORT ?= 8001
 
-.PHONY: install demo refresh test schedule bench health status clean
+.PHONY: install demo refresh test schedule bench health status browse clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,browse]'
 	touch $(STAMP)
 
 demo: install
@@ -33,6 +35,9 @@ health: install
 
 status: install
 	$(BIN)/hfsnap status
+
+browse: install  # make browse DB=data/demo.db
+	$(BIN)/hfsnap browse --db sqlite:///$(DB) --port $(PORT)
 
 bench: install
 	$(BIN)/python -m bench

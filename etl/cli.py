@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from . import __version__
 from .config import Config, load_config
 from .errors import EtlError, UsageError
 
@@ -261,6 +264,20 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     return run_daemon(_config(args))
 
 
+def cmd_config(args: argparse.Namespace) -> int:
+    from .showconfig import show_config
+
+    flags = {("db", "url"): "--db"} if args.db else {}
+    sys.stdout.write(show_config(_config(args), os.environ, flags))
+    return 0
+
+
+def cmd_browse(args: argparse.Namespace) -> int:
+    from .browse import browse
+
+    return browse(_config(args).db.url, args.host, args.port)
+
+
 def cmd_fake_hub(args: argparse.Namespace) -> int:
     from .fakehub import generate_catalog, make_app, parse_fault, serve
 
@@ -288,10 +305,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-format", choices=("plain", "json"), default="plain", help="json: one object per line, for journald"
     )
     common.add_argument("-v", "--verbose", action="store_true")
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="a traceback on any error")
     db = argparse.ArgumentParser(add_help=False)
     db.add_argument("--db", help="database URL (beats [db] url and $HFSNAP_DB_URL)")
 
     parser = argparse.ArgumentParser(prog="hfsnap", description="Snapshot the Hugging Face model catalog with history.")
+    parser.add_argument("--version", action="version", version=f"hfsnap {__version__}")
+    parser.add_argument("--debug", action="store_true", help="a traceback on any error (also after the command)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("refresh", parents=[common, db], help="one snapshot run: extract, transform, load")
@@ -334,6 +354,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="to_url", metavar="URL", help="copy: an empty database to fill (migrated first)")
     p.set_defaults(func=cmd_db)
 
+    p = sub.add_parser("config", parents=[common, db], help="the effective configuration, secrets redacted")
+    p.add_argument("action", choices=("show",))
+    p.set_defaults(func=cmd_config)
+
+    p = sub.add_parser("browse", parents=[common, db], help="the snapshot in Datasette (pip install 'hfsnap[browse]')")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8001)
+    p.set_defaults(func=cmd_browse)
+
     p = sub.add_parser("fake-hub", parents=[common], help="the offline Hub + router emulator")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0: a free port (printed)")
@@ -353,6 +382,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except EtlError as exc:
+        if args.debug:
+            traceback.print_exc()
         print(f"hfsnap {args.command}: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
@@ -360,6 +391,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a bug or an unforeseen failure: one line, not a traceback, unless --debug
+        if args.debug:
+            traceback.print_exc()
+        print(
+            f"hfsnap {args.command}: unexpected error: {_one_line(exc)} (--debug shows the traceback)", file=sys.stderr
+        )
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception as one line of text with any URL password hidden."""
+    from .hub import redact, resolve_token
+    from .showconfig import redact_url
+
+    text = " ".join(str(exc).split())
+    return redact(redact_url(f"{type(exc).__name__}: {text}" if text else type(exc).__name__), resolve_token())
 
 
 def entrypoint() -> None:

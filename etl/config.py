@@ -239,6 +239,10 @@ def load_config(path: str | os.PathLike[str] | None = None, env: dict[str, str] 
             raise ConfigError(f"config file not found: {chosen}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{chosen}: not valid TOML ({exc})") from None
+        except (OSError, UnicodeDecodeError) as exc:  # a folder, no permission, not text
+            raise ConfigError(
+                f"{chosen}: cannot read the config file ({getattr(exc, 'strerror', None) or exc})"
+            ) from None
     config = _from_dict(data, str(chosen) if chosen else None)
     return _apply_env(config, env)
 

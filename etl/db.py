@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,6 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, S
 from .errors import ConfigError, LoadError
 
 log = logging.getLogger("hfsnap.db")
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 PG_MIGRATION_LOCK_KEY = 0x68667375  # "hfsu": concurrent `upgrade`s of one PostgreSQL database take turns
 
 
@@ -71,11 +72,27 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.close()
 
 
+@cache
+def migrations_dir() -> str:
+    """The Alembic script directory: the installed `etl.migrations` package (a wheel, or the repo's top-level
+    `migrations/` through an editable install), else `migrations/` beside the package (a bare checkout)."""
+    try:
+        found = resources.files("etl.migrations")
+    except ModuleNotFoundError:
+        found = None
+    if isinstance(found, Path) and (found / "env.py").is_file():  # Alembic needs real files, not a zip
+        return str(found)
+    checkout = Path(__file__).resolve().parent.parent / "migrations"
+    if (checkout / "env.py").is_file():
+        return str(checkout)
+    raise ConfigError(f"the hfsnap installation has no migrations (looked in etl.migrations and {checkout})")
+
+
 def alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
     from alembic.config import Config as AlembicConfig
 
     cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("script_location", migrations_dir())
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
     return cfg
 
@@ -109,7 +126,7 @@ def head() -> str:
     """The newest migration's revision: what `upgrade` brings a database to."""
     from alembic.script import ScriptDirectory
 
-    return str(ScriptDirectory(str(MIGRATIONS)).get_current_head())
+    return str(ScriptDirectory(migrations_dir()).get_current_head())
 
 
 def has_schema(engine: Engine) -> bool:

@@ -18,6 +18,7 @@ import httpx
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from . import __version__
 from .config import Config
 from .db import make_engine, upgrade
 from .errors import EtlError, HubError, LoadError
@@ -33,7 +34,7 @@ from .writer import Writer
 
 log = logging.getLogger("hfsnap.pipeline")
 BATCH = 1000  # models per staging job: the writer queue holds a few of these, so this bounds their memory
-VERSION = "0.1.0"
+VERSION = __version__
 # How a run stages its rows (the bench's A/B): "inline", statements on the caller's thread with executemany
 # (COPY on PostgreSQL); "threaded", on a writer thread, one JSON array per batch unpacked by SQLite's json_each.
 STAGING = "inline"

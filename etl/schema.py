@@ -262,4 +262,14 @@ for _table in (model_providers, provider_offers):
 _missed = sa.and_(models.c.listed == 1, models.c.misses > 0)
 sa.Index("ix_models_missed", models.c.model_id, sqlite_where=_missed, postgresql_where=_missed)
 
-VIEW_NAMES = ("catalog", "catalog_changes", "health_latest", "model_metrics", "model_rankings")
+# The contract views, then the views for reading (migration 0005) built on them.
+VIEW_NAMES = (
+    "catalog",
+    "catalog_changes",
+    "health_latest",
+    "model_metrics",
+    "model_rankings",
+    "last_run_changes",
+    "provider_live_models",
+    "models_lost_last_provider",
+)

@@ -4,7 +4,7 @@ model_rankings become views giving, for every committed run, one row per model (
 Converts in place and loses no value: consecutive committed runs with equal values become one span.
 
 Revision ID: 0009_compact_facts
-Revises: 0004
+Revises: 0005_browse_views
 Create Date: 2026-11-30
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_compact_facts"
-down_revision = "0004"
+down_revision = "0005_browse_views"
 branch_labels = None
 depends_on = None
 
@@ -190,6 +190,69 @@ LEFT JOIN model_metrics mm ON mm.model_id = m.model_id AND mm.run_id = m.last_se
 WHERE m.listed = 1""",
 }
 
+# The browse views of 0005 read `catalog`: PostgreSQL refuses to drop it under them, so they are dropped first
+# and created again after (their SQL frozen as 0005 wrote it).
+BROWSE_DROP = (
+    "DROP VIEW IF EXISTS models_lost_last_provider",
+    "DROP VIEW IF EXISTS provider_live_models",
+    "DROP VIEW IF EXISTS last_run_changes",
+)
+BROWSE_CREATE = {
+    "sqlite": (
+        """CREATE VIEW last_run_changes AS
+SELECT c.run_id AS run_id, c.changed_at AS changed_at, c.change AS change, c.model_id AS model_id,
+  c.provider AS provider, c.before AS before, c.after AS after
+FROM catalog_changes c
+WHERE c.run_id = (SELECT MAX(r.run_id) FROM runs r WHERE r.status IN ('complete', 'partial'))""",
+        """CREATE VIEW provider_live_models AS
+SELECT p.provider AS provider, COALESCE(l.live_models, 0) AS live_models,
+  COALESCE(h.probed_pairs, 0) AS probed_pairs, COALESCE(h.ok_pairs, 0) AS ok_pairs,
+  p.known_to_client AS known_to_client, p.first_seen_run AS first_seen_run, p.last_seen_run AS last_seen_run
+FROM providers p
+LEFT JOIN (SELECT e.value AS provider, COUNT(*) AS live_models
+           FROM catalog c CROSS JOIN json_each(c.providers) e GROUP BY e.value) l ON l.provider = p.provider
+LEFT JOIN (SELECT provider, SUM(CASE WHEN outcome <> 'unsupported' THEN 1 ELSE 0 END) AS probed_pairs,
+             SUM(CASE WHEN outcome = 'ok' THEN 1 ELSE 0 END) AS ok_pairs
+           FROM health_latest GROUP BY provider) h ON h.provider = p.provider""",
+        """CREATE VIEW models_lost_last_provider AS
+SELECT x.model_id AS model_id, x.provider AS last_provider, x.changed_at AS lost_at, x.run_id AS run_id,
+  x.change AS change, x.after AS status_now,
+  CASE WHEN x.model_id IN (SELECT id FROM catalog) THEN 1 ELSE 0 END AS listed
+FROM (SELECT c.model_id, c.provider, c.changed_at, c.run_id, c.change, c.after,
+        ROW_NUMBER() OVER (PARTITION BY c.model_id ORDER BY c.run_id DESC, c.provider DESC) AS rn
+      FROM catalog_changes c
+      WHERE c.change IN ('provider_removed', 'provider_status') AND c.before = 'live') x
+WHERE x.rn = 1 AND x.model_id NOT IN (SELECT id FROM catalog WHERE providers <> '[]')""",
+    ),
+    "postgresql": (
+        """CREATE VIEW last_run_changes AS
+SELECT c.run_id AS run_id, c.changed_at AS changed_at, c.change AS change, c.model_id AS model_id,
+  c.provider AS provider, c.before AS before, c.after AS after
+FROM catalog_changes c
+WHERE c.run_id = (SELECT MAX(r.run_id) FROM runs r WHERE r.status IN ('complete', 'partial'))""",
+        """CREATE VIEW provider_live_models AS
+SELECT p.provider AS provider, COALESCE(l.live_models, 0) AS live_models,
+  COALESCE(h.probed_pairs, 0) AS probed_pairs, COALESCE(h.ok_pairs, 0) AS ok_pairs,
+  p.known_to_client AS known_to_client, p.first_seen_run AS first_seen_run, p.last_seen_run AS last_seen_run
+FROM providers p
+LEFT JOIN (SELECT e.value AS provider, COUNT(*) AS live_models
+           FROM catalog c CROSS JOIN LATERAL json_array_elements_text(CAST(c.providers AS json)) AS e(value)
+  GROUP BY e.value) l ON l.provider = p.provider
+LEFT JOIN (SELECT provider, SUM(CASE WHEN outcome <> 'unsupported' THEN 1 ELSE 0 END) AS probed_pairs,
+             SUM(CASE WHEN outcome = 'ok' THEN 1 ELSE 0 END) AS ok_pairs
+           FROM health_latest GROUP BY provider) h ON h.provider = p.provider""",
+        """CREATE VIEW models_lost_last_provider AS
+SELECT x.model_id AS model_id, x.provider AS last_provider, x.changed_at AS lost_at, x.run_id AS run_id,
+  x.change AS change, x.after AS status_now,
+  CASE WHEN x.model_id IN (SELECT id FROM catalog) THEN 1 ELSE 0 END AS listed
+FROM (SELECT c.model_id, c.provider, c.changed_at, c.run_id, c.change, c.after,
+        ROW_NUMBER() OVER (PARTITION BY c.model_id ORDER BY c.run_id DESC, c.provider DESC) AS rn
+      FROM catalog_changes c
+      WHERE c.change IN ('provider_removed', 'provider_status') AND c.before = 'live') x
+WHERE x.rn = 1 AND x.model_id NOT IN (SELECT id FROM catalog WHERE providers <> '[]')""",
+    ),
+}
+
 COMMITTED = (
     "SELECT run_id, ROW_NUMBER() OVER (ORDER BY run_id) AS ord FROM runs WHERE status IN ('complete', 'partial')"
 )
@@ -311,16 +374,20 @@ def upgrade() -> None:
             [("model_id", "f.model_id")],
         )
     )
+    for statement in BROWSE_DROP:
+        op.execute(statement)
     op.execute("DROP VIEW catalog")
     op.drop_index("ix_model_metrics_model", "model_metrics")
     op.drop_table("model_metrics")
     op.drop_table("model_rankings")
-    for statement in NEW_VIEWS[dialect]:
+    for statement in (*NEW_VIEWS[dialect], *BROWSE_CREATE[dialect]):
         op.execute(statement)
 
 
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
+    for statement in BROWSE_DROP:
+        op.execute(statement)
     for name in ("model_rankings", "model_metrics", "catalog"):
         op.execute(f"DROP VIEW {name}")
     op.create_table(
@@ -361,4 +428,5 @@ def downgrade() -> None:
     op.drop_index("ux_models_key", "models")
     with op.batch_alter_table("models") as batch:
         batch.drop_column("model_key")
-    op.execute(OLD_CATALOG[dialect])
+    for statement in (OLD_CATALOG[dialect], *BROWSE_CREATE[dialect]):
+        op.execute(statement)
