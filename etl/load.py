@@ -302,7 +302,7 @@ class Loader:
             scd2.retire(self.conn, spec, self.at, self.history.retire_after_misses)
 
     def _merge_mappings(self, inp: MergeInput) -> None:
-        """Per (model, provider): a new row on change; a miss when seen without it, or unseen and its provider proven."""
+        """Per (model, provider): a new row on change; a miss if seen without it, or unseen with its provider proven."""
         spec, p, s = scd2.MAPPINGS, schema.model_providers, staging.mappings
         scd2.merge_observed(self.conn, spec, s, self.at)
         # Which current mappings the model's newest item lists: an unchanged (same fingerprint) model keeps them.

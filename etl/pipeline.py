@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import socket
 import sys
 import time
 from collections.abc import Callable
@@ -18,7 +17,7 @@ import httpx
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import __version__
+from . import __version__, runs
 from .config import Config
 from .db import make_engine, upgrade
 from .errors import EtlError, HubError, LoadError
@@ -26,9 +25,9 @@ from .extract import ExtractionReport, Extractor, Listing, known_providers
 from .hub import HubClient, redact, resolve_token
 from .keyset import KeySet
 from .load import Loader, MergeCounts, MergeInput
-from .scd2 import At
 from .lock import refresh_lock
 from .maintenance import prune
+from .scd2 import At
 from .transform import ModelRow, Offer, RejectItem, Seen, fingerprint, fingerprint_key, parse_offers, to_row
 from .writer import Writer
 
@@ -134,13 +133,13 @@ def _locked_run(
     progress: Callable[[int], None] | None,
 ) -> RunReport:
     token = token if token is not None else resolve_token()
-    run_id, started = _start_run(engine, trigger, clock)
+    run_id, started = runs.start(engine, trigger, lambda after: clock.iso(after=after))
     client = HubClient(config.hub, token=token, transport=transport, **({"sleep": sleep} if sleep else {}))
     try:
         report = _extract_and_load(engine, config, client, run_id, started, clock, progress)
     except BaseException as exc:
         message = redact(_one_line(exc), token)
-        _fail_run(engine, run_id, clock, message, client.stats.requests)
+        runs.fail(engine, run_id, clock.iso(), message, client.stats.requests)
         if isinstance(exc, EtlError):
             raise type(exc)(message) from None
         if isinstance(exc, Exception):
@@ -154,35 +153,6 @@ def _locked_run(
 def _one_line(exc: BaseException) -> str:
     text_ = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text_ if isinstance(exc, EtlError) else f"{type(exc).__name__}: {text_}"
-
-
-def _start_run(engine: Engine, trigger: str, clock: Clock) -> tuple[int, str]:
-    """Close runs a dead process left 'running', then open this run's row (committed on its own)."""
-    with engine.begin() as conn:
-        last = conn.execute(text("SELECT MAX(started_at) FROM runs")).scalar()
-        started = clock.iso(after=last)
-        conn.execute(
-            text(
-                "UPDATE runs SET status = 'failed', finished_at = :now, error = 'interrupted: the process died during the run' WHERE status = 'running'"
-            ),
-            {"now": started},
-        )
-        run_id = conn.execute(
-            text(
-                'INSERT INTO runs (started_at, status, "trigger", requests, hostname, pid, version) '
-                "VALUES (:s, 'running', :t, 0, :h, :p, :v) RETURNING run_id"
-            ),
-            {"s": started, "t": trigger, "h": socket.gethostname(), "p": os.getpid(), "v": VERSION},
-        ).scalar_one()
-    return int(run_id), started
-
-
-def _fail_run(engine: Engine, run_id: int, clock: Clock, message: str, requests: int) -> None:
-    with engine.begin() as conn:
-        conn.execute(
-            text("UPDATE runs SET status = 'failed', finished_at = :f, error = :e, requests = :r WHERE run_id = :id"),
-            {"f": clock.iso(), "e": message[:2000], "r": requests, "id": run_id},
-        )
 
 
 def _previous_state(engine: Engine) -> tuple[set[str], dict[tuple[str, str, str], int]]:
@@ -278,27 +248,8 @@ def _extract_and_load(
         incomplete = report.incomplete + ([f"router: {router_row['error']}"] if router_row["error"] else [])
         if loader.anonymous_rejects:
             incomplete.append(f"{loader.anonymous_rejects} catalog items without an id: absences unprovable this run")
-        status = "partial" if incomplete else "complete"
-        conn.execute(
-            text(
-                """UPDATE runs SET status = :status, finished_at = :f, requests = :req, models_seen = :seen,
-                   models_added = :added, models_changed = :changed, models_removed = :removed,
-                   models_restored = :restored, rejects = :rejects, error = :error WHERE run_id = :id"""
-            ),
-            {
-                "status": status,
-                "f": finished,
-                "req": client.stats.requests,
-                "seen": counts.models_seen,
-                "added": counts.models_added,
-                "changed": counts.models_changed,
-                "removed": counts.models_removed,
-                "restored": counts.models_restored,
-                "rejects": loader.rejects,
-                "error": "; ".join(incomplete)[:2000] or None,
-                "id": run_id,
-            },
-        )
+        outcome = runs.RunOutcome(client.stats.requests, loader.rejects, incomplete)
+        status = runs.finish(conn, run_id, finished, counts, outcome)
         _pause_for_fault_tests()
         conn.commit()
     _roll_up_metrics(engine, config, started)
