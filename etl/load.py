@@ -125,7 +125,7 @@ class Loader:
         if not seen:
             return
         flag = int(in_catalog)
-        tables = [
+        tables: list[tuple[sa.Table, list[tuple[Any, ...]]]] = [
             (
                 staging.seen,
                 [(s.model_id, flag, s.downloads, s.likes, s.trending_score, s.downloads_all_time) for s in seen],
