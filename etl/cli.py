@@ -6,15 +6,20 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from . import __version__
 from .config import Config, load_config
-from .errors import EtlError, UsageError
+from .errors import EtlError, Terminated, UsageError
+from .redaction import redact_urls
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -140,8 +145,8 @@ def _render_status(d: dict[str, Any]) -> str:
     for r in d["runs"]:
         lines.append(
             f"  #{r['run_id']} {r['started_at']} {r['status']:<8} {r['trigger']:<9} requests {r['requests']}, seen {r['models_seen']}, "
-            f"+{r['models_added']} ~{r['models_changed']} -{r['models_removed']}"
-            + (f"  ({r['error'][:100]})" if r["error"] else "")
+            f"+{r['models_added']} ~{r['models_changed']} -{r['models_removed']}, "
+            f"rejects {r['rejects']} ({r['reject_ratio']:.1%})" + (f"  ({r['error'][:100]})" if r["error"] else "")
         )
     if not d["runs"]:
         lines.append("  (none yet: run `hfsnap refresh`)")
@@ -375,17 +380,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate(signum: int, _frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C: the run row is marked failed, the lock released, exit 143."""
+    raise Terminated()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(args.log_format, args.verbose)
+    if args.command in ("refresh", "health") and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)  # `schedule` has its own handler; the others just end
     try:
         return int(args.func(args) or 0)
     except EtlError as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"hfsnap {args.command}: {exc}", file=sys.stderr)
+        print(f"hfsnap {args.command}: {redact_urls(str(exc))}", file=sys.stderr)
         return exc.exit_code
+    except SQLAlchemyError as exc:  # a database failure outside the run's own handling: still one line
+        from .dberrors import database_error
+
+        if args.debug:
+            traceback.print_exc()
+        error = database_error(exc, redact_urls(str(getattr(args, "db", None) or "the database")))
+        print(f"hfsnap {args.command}: {error}", file=sys.stderr)
+        return error.exit_code
+    except Terminated:
+        log.error("hfsnap %s: stopped by SIGTERM", args.command)
+        return Terminated.exit_code
     except KeyboardInterrupt:
         print(f"hfsnap {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -21,8 +21,10 @@ class HubConfig:
     router: str = "https://router.huggingface.co"
     page_size: int = 1000  # the Hub serves at most 1000 per page
     concurrency: int = 4  # requests in flight
-    timeout_s: float = 30.0
+    timeout_s: float = 30.0  # per connect / read
     max_retries: int = 6  # 429 / 5xx / connection errors
+    request_deadline_s: float = 300.0  # the whole exchange of one request, however slowly the bytes drip
+    max_response_mb: float = 32.0  # a larger page is refused (pages are 1-3 MB); the streamed router list: 16x
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class HistoryConfig:
 
     retire_after_misses: int = 2
     max_shrink: float = 0.5
+    max_reject_ratio: float = 0.02  # a run rejecting a larger share of what it received ends partial (a shape change)
     keep_run_metrics_days: int = 30
 
 
@@ -68,6 +71,16 @@ class HealthConfig:
     concurrency: int = 4
     timeout_s: float = 20.0
     providers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    """Where a run reports itself; every key optional ("" = off), none ever receives the Hub token."""
+
+    webhook_url: str = ""  # JSON POST after every run
+    ping_url: str = ""  # healthchecks-style: <url>/start, <url> on complete, <url>/fail on failed or partial
+    metrics_file: str = ""  # Prometheus textfile-collector file, rewritten atomically after every run
+    timeout_s: float = 10.0  # per notification request: a slow receiver never holds the run up for longer
 
 
 @dataclass(frozen=True)
@@ -100,6 +113,7 @@ class Config:
     history: HistoryConfig = field(default_factory=HistoryConfig)
     health: HealthConfig = field(default_factory=HealthConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
     path: str | None = None  # the file it came from, for messages
 
     def with_db(self, url: str | None) -> Config:
@@ -169,6 +183,8 @@ def _validate(section: Any, where: str) -> None:
             "concurrency": 1 <= section.concurrency <= 64,
             "timeout_s": section.timeout_s > 0,
             "max_retries": 0 <= section.max_retries <= 20,
+            "request_deadline_s": section.request_deadline_s > 0,
+            "max_response_mb": section.max_response_mb > 0,
             "endpoint": section.endpoint.startswith(("http://", "https://")),
             "router": section.router.startswith(("http://", "https://")),
         }
@@ -176,7 +192,14 @@ def _validate(section: Any, where: str) -> None:
         checks = {
             "retire_after_misses": section.retire_after_misses >= 1,
             "max_shrink": 0 <= section.max_shrink <= 1,
+            "max_reject_ratio": 0 <= section.max_reject_ratio <= 1,
             "keep_run_metrics_days": section.keep_run_metrics_days >= 0,
+        }
+    elif isinstance(section, NotifyConfig):
+        checks = {
+            "webhook_url": section.webhook_url == "" or section.webhook_url.startswith(("http://", "https://")),
+            "ping_url": section.ping_url == "" or section.ping_url.startswith(("http://", "https://")),
+            "timeout_s": section.timeout_s > 0,
         }
     elif isinstance(section, HealthConfig):
         checks = {
@@ -237,12 +260,16 @@ def load_config(path: str | os.PathLike[str] | None = None, env: dict[str, str] 
             data = tomllib.loads(Path(chosen).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"config file not found: {chosen}") from None
+        except IsADirectoryError:
+            raise ConfigError(f"config file {chosen} is a directory: pass a config.toml file") from None
+        except PermissionError:
+            raise ConfigError(f"config file {chosen} is not readable: fix its permissions") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"config file {chosen} is not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
+        except OSError as exc:
+            raise ConfigError(f"config file {chosen}: cannot read it ({exc.strerror or exc})") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{chosen}: not valid TOML ({exc})") from None
-        except (OSError, UnicodeDecodeError) as exc:  # a folder, no permission, not text
-            raise ConfigError(
-                f"{chosen}: cannot read the config file ({getattr(exc, 'strerror', None) or exc})"
-            ) from None
     config = _from_dict(data, str(chosen) if chosen else None)
     return _apply_env(config, env)
 
@@ -255,10 +282,13 @@ def _from_dict(data: dict[str, Any], path: str | None) -> Config:
         "history": HistoryConfig,
         "health": HealthConfig,
         "schedule": ScheduleConfig,
+        "notify": NotifyConfig,
     }
     unknown = [k for k in data if k not in sections and k != "sources"]
     if unknown:
-        raise ConfigError(f"{unknown[0]}: unknown section (expected hub, db, sources, history, health, schedule)")
+        raise ConfigError(
+            f"{unknown[0]}: unknown section (expected hub, db, sources, history, health, schedule, notify)"
+        )
     values: dict[str, Any] = {name: _section(cls, data.get(name, {}), name) for name, cls in sections.items()}
     if "sources" in data:
         raw = data["sources"]

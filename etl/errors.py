@@ -5,9 +5,12 @@ EtlError
  ├── UsageError       bad command-line input                             (exit 2)
  ├── HubError         the Hub or router could not be read               (exit 1 when fatal)
  │    ├── HubTransient   429 / 5xx / timeout / connection: worth a retry
- │    └── HubRejected    4xx or a malformed body: retrying will not help
+ │    ├── HubRejected    4xx, a redirect, an oversized or malformed body: retrying will not help
+ │    └── HubUnreachable no connection to the Hub at all: the run stops at once
  ├── LoadError        the database refused the run                       (exit 1)
- └── LockBusy         another refresh holds the lock                     (exit 75)
+ └── LockBusy         another refresh (or process) holds the lock        (exit 75)
+
+Terminated (a BaseException, like KeyboardInterrupt): SIGTERM arrived                (exit 143)
 """
 
 
@@ -45,6 +48,10 @@ class CursorLoop(HubRejected):
     """A listing's next link repeats a page it already served: the listing failed, it was not capped."""
 
 
+class HubUnreachable(HubError):
+    """The Hub cannot be reached (name, connection, TLS, no answer): retrying every partition would only wait."""
+
+
 class LoadError(EtlError):
     """The database could not take the run."""
 
@@ -53,3 +60,9 @@ class LockBusy(EtlError):
     """Another refresh holds the lock."""
 
     exit_code = 75
+
+
+class Terminated(BaseException):
+    """SIGTERM (systemd stop, kill): unwinds like KeyboardInterrupt so the run row is marked failed."""
+
+    exit_code = 143

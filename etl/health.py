@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 from sqlalchemy import Engine, func, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from .config import Config
 from .db import make_engine, upgrade
+from .dberrors import check_sqlite_files
 from .errors import LoadError, UsageError
 from .hub import HubClient, redact, resolve_token
+from .lock import lock_path
 from .schema import health_checks, model_providers
 
 log = logging.getLogger("hfsnap.health")
@@ -47,6 +52,8 @@ _BY_STATUS = {
     408: "timeout",
 }
 _ERROR_CHARS = 300
+SAVE_BATCH = 50  # rows per transaction: a refresh waiting for the write lock never waits long
+SAVE_WAIT_S = 600.0  # how long results wait for a busy database before they are kept in the pending file
 
 
 @dataclass(frozen=True)
@@ -86,11 +93,15 @@ class HealthResult:
 
     checks: list[Check]
     deferred: int = 0  # probeable pairs beyond the probe budget, first in line next time
-    error: str | None = None  # the database refused the rows (the probes were made, nothing was saved)
+    error: str | None = None  # the database refused the rows (the probes were made, the results kept)
+    kept_in: str | None = None  # the pending file holding them until the next health run
+    busy: bool = False  # the cause was another writer holding the lock past the wait
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.error else 0
+        if self.error is None:
+            return 0
+        return 75 if self.busy else 1  # busy: nothing lost, the lock was held, try again later (EX_TEMPFAIL)
 
     @property
     def probed(self) -> int:
@@ -109,13 +120,14 @@ class HealthResult:
             "outcomes": self.counts(),
             "checks": [asdict(c) for c in self.checks],
             "saved": self.error is None,
+            "kept_in": self.kept_in,
             "error": self.error,
         }
 
     def render(self) -> str:
         lines = [
             f"health: {self.probed} probed, {self.deferred} deferred to a later run"
-            + ("" if self.error is None else f"; NOT SAVED: {self.error}")
+            + ("" if self.error is None else f"; NOT SAVED YET: {self.error}")
         ]
         lines += [f"  {outcome:<13} {n}" for outcome, n in self.counts().items()]
         bad = [c for c in self.checks if c.outcome not in ("ok", "unsupported")]
@@ -137,6 +149,8 @@ def run_health(
     transport: httpx.BaseTransport | None = None,
     token: str | None = None,
     clock: Callable[[], datetime] | None = None,
+    save_wait_s: float = SAVE_WAIT_S,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> HealthResult:
     """Probe the least recently checked live conversational pairs, record the rest `unsupported`, append all rows.
 
@@ -151,20 +165,21 @@ def run_health(
         raise UsageError(f"--limit must be >= 0, got {limit}")
     wanted = tuple(providers) if providers else config.health.providers
     now = clock or (lambda: datetime.now(UTC))
+    check_sqlite_files(config.db.url)  # a database that cannot take the rows must fail before any billed probe
     engine = make_engine(config.db.url)
     try:
         upgrade(engine)
+        recovered = recover_pending(engine)
         pairs = select_pairs(engine, wanted)
         to_probe, deferred = plan(pairs, budget)
         checks = [_unsupported(p, now()) for p in pairs if not p.probeable and p.last_outcome != "unsupported"]
         checks += probe_all(config, to_probe, token, transport, now)
         result = HealthResult(checks, deferred=deferred)
-        try:
-            save(engine, checks)
-        except SQLAlchemyError as exc:
-            result.error = redact(
-                f"cannot write health_checks: {exc.__class__.__name__}: {getattr(exc, 'orig', exc)}", token
-            )
+        if recovered:
+            log.info("health: saved %d results an earlier run had kept in %s", recovered, pending_path(engine))
+        result.error, result.kept_in, result.busy = save_or_keep(engine, checks, save_wait_s, sleep)
+        if result.error:
+            result.error = redact(result.error, token)
             log.error("health: %s", result.error)
         return result
     finally:
@@ -275,11 +290,104 @@ def error_text(response: httpx.Response) -> str:
     return " ".join(str(message).split())[:_ERROR_CHARS]
 
 
-def save(engine: Engine, checks: list[Check]) -> None:
-    """Append every row in one transaction."""
-    if checks:
+def save(engine: Engine, checks: list[Check], busy_ms: int | None = None) -> None:
+    """Append rows in short transactions (SAVE_BATCH rows each), so a waiting writer never waits long."""
+    for i in range(0, len(checks), SAVE_BATCH):
         with engine.begin() as conn:
-            conn.execute(health_checks.insert(), [asdict(c) for c in checks])
+            if busy_ms is not None and conn.dialect.name == "sqlite":
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={busy_ms}")
+            conn.execute(health_checks.insert(), [asdict(c) for c in checks[i : i + SAVE_BATCH]])
+
+
+def save_or_keep(
+    engine: Engine, checks: list[Check], wait_s: float, sleep: Callable[[float], None]
+) -> tuple[str | None, str | None, bool]:
+    """Save the rows, waiting up to `wait_s` for another writer; else keep them in the pending file.
+
+    Probes are billed: a result is never dropped. Returns (error, pending file, whether the lock was the cause);
+    (None, None, False) once saved.
+    """
+    started = time.monotonic()
+    saved = 0
+    while True:
+        left = wait_s - (time.monotonic() - started)
+        try:
+            save(engine, checks[saved:], busy_ms=int(max(0.1, min(left, 30.0)) * 1000))
+            return None, None, False
+        except SQLAlchemyError as exc:
+            saved += _rows_saved(engine, checks[saved:])
+            why = " ".join(str(getattr(exc, "orig", None) or exc).split())
+            busy = isinstance(exc, OperationalError) and "locked" in why.lower()
+            if not busy or time.monotonic() - started >= wait_s:
+                break
+            log.info("health: the database is busy (a refresh writing?); retrying the save")
+            sleep(1.0)
+    path = pending_path(engine)
+    rest = checks[saved:]
+    try:
+        keep_pending(path, rest)
+    except OSError as exc:
+        return f"cannot write health_checks nor keep {len(rest)} results in {path}: {exc.strerror or exc}", None, busy
+    state = f"still locked after {wait_s:g}s" if busy else why
+    return (
+        f"cannot write health_checks ({state}): {len(rest)} results kept in {path}; the next `hfsnap health` saves "
+        "them",
+        str(path),
+        busy,
+    )
+
+
+def _rows_saved(engine: Engine, tried: list[Check]) -> int:
+    """How many of `tried` a failed save() committed (its batches commit one by one, in order)."""
+    if not tried:
+        return 0
+    try:
+        with engine.connect() as conn:
+            stored = {
+                (r.model_id, r.provider, r.checked_at)
+                for r in conn.execute(
+                    select(health_checks.c.model_id, health_checks.c.provider, health_checks.c.checked_at).where(
+                        health_checks.c.checked_at >= min(c.checked_at for c in tried)
+                    )
+                )
+            }
+    except SQLAlchemyError:
+        return 0
+    count = 0
+    for c in tried:
+        if (c.model_id, c.provider, c.checked_at) not in stored:
+            break
+        count += 1
+    return count
+
+
+def pending_path(engine: Engine) -> Path:
+    """Where results the database refused wait for the next health run: beside the refresh lock file."""
+    lock = lock_path(engine)
+    return lock.with_name(lock.name.removesuffix(".lock") + ".health-pending.jsonl")
+
+
+def keep_pending(path: Path, checks: list[Check]) -> None:
+    """Append rows to the pending file (locked: two health runs may both be keeping results)."""
+    with open(path, "ab") as out:
+        fcntl.flock(out, fcntl.LOCK_EX)
+        out.write(b"".join(orjson.dumps(asdict(c)) + b"\n" for c in checks))
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def recover_pending(engine: Engine) -> int:
+    """Insert the rows an earlier run kept; the file goes once they are committed. Returns how many."""
+    path = pending_path(engine)
+    if not path.exists():
+        return 0
+    with open(path, "r+b") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        rows = [orjson.loads(line) for line in held.read().splitlines() if line.strip()]
+        if rows:
+            save(engine, [Check(**r) for r in rows])
+        path.unlink()
+    return len(rows)
 
 
 def _unsupported(pair: Pair, stamp: datetime) -> Check:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from . import scd2, schema, staging
+from .checks import printable, storable_id
 from .config import HistoryConfig
 from .db import copy_rows, prepare_merge
 from .keyset import KeySet
@@ -192,15 +193,21 @@ class Loader:
 
     def add_reject(self, source: str | None, item: Any, reason: str, in_catalog: bool = True) -> None:
         self.rejects += 1
-        model_id = item.get("id") if isinstance(item, dict) and isinstance(item.get("id"), str) else None
-        self.anonymous_rejects += int(model_id is None and in_catalog)
+        raw_id = item.get("id") if isinstance(item, dict) and isinstance(item.get("id"), str) else None
+        self.anonymous_rejects += int(raw_id is None and in_catalog)
+        model_id = storable_id(raw_id)  # an id no backend can store is no stored model: kept in the payload only
         if self.rejects > MAX_REJECTS:
             return
         try:
             payload = orjson.dumps(item, option=orjson.OPT_NON_STR_KEYS).decode()[:20_000]
         except TypeError:
             payload = repr(item)[:20_000]
-        self._do(self._insert, staging.rejects, [(source, model_id, reason[:1000], payload)])
+        self._do(self._insert, staging.rejects, [(source, model_id, printable(reason)[:1000], payload)])
+
+    def staged_rejects(self) -> list[tuple[str, str | None]]:
+        """This run's rejects so far, (reason, model_id), once every queued insert has run."""
+        s = staging.rejects
+        return self._do(lambda: [tuple(r) for r in self.conn.execute(sa.select(s.c.reason, s.c.model_id))]).result()  # type: ignore[no-any-return]
 
     # ---- merging --------------------------------------------------------------------------------
 

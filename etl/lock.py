@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from .errors import LockBusy
+from .errors import LoadError, LockBusy
 
 PG_LOCK_KEY = 0x68667370  # "hfsp": the advisory lock every hfsnap refresh takes
 
@@ -36,8 +36,13 @@ def refresh_lock(engine: Engine) -> Iterator[None]:
             yield
         return
     path = lock_path(engine)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise LoadError(
+            f"cannot create the lock file {path}: {exc.strerror or exc}; its folder must be writable"
+        ) from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

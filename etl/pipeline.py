@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -17,10 +19,11 @@ import httpx
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import __version__, runs
+from . import __version__, checks, notify, runs
 from .config import Config
-from .db import make_engine, upgrade
-from .errors import EtlError, HubError, LoadError
+from .db import describe, make_engine, upgrade
+from .dberrors import check_sqlite_files, database_error
+from .errors import EtlError, HubError, HubUnreachable, LoadError, Terminated
 from .extract import ExtractionReport, Extractor, Listing, known_providers
 from .hub import HubClient, redact, resolve_token
 from .keyset import KeySet
@@ -111,13 +114,40 @@ def run_once(
     token: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> RunReport:
-    """One snapshot run: lock, extract, transform, load in one transaction; never raises for a Hub failure."""
+    """One snapshot run: lock, extract, transform, load in one transaction; never raises for a Hub failure.
+
+    Notifications ([notify]) go out at the start and the end, whatever the outcome; they never change it.
+    """
     clock = clock or Clock()
+    notifier = notify.Notifier(config.notify, config.db.url, secrets=(token or resolve_token(),))
+    try:
+        report = _run(config, trigger, transport, clock, sleep, token, progress, notifier)
+    except BaseException as exc:
+        notifier.finished(None, exc)
+        raise
+    notifier.finished(report, None)
+    return report
+
+
+def _run(
+    config: Config,
+    trigger: str,
+    transport: httpx.BaseTransport | None,
+    clock: Clock,
+    sleep: Callable[[float], None] | None,
+    token: str | None,
+    progress: Callable[[int], None] | None,
+    notifier: notify.Notifier,
+) -> RunReport:
+    check_sqlite_files(config.db.url)  # before SQLite creates a -wal/-shm with a read-only file's mode
     engine = make_engine(config.db.url)
     try:
         with refresh_lock(engine):  # before migrating: two refreshes on a fresh database would race to create it
+            notifier.started()
             upgrade(engine)
             return _locked_run(engine, config, trigger, transport, clock, sleep, token, progress)
+    except SQLAlchemyError as exc:
+        raise database_error(exc, describe(engine)) from None
     finally:
         engine.dispose()
 
@@ -136,13 +166,17 @@ def _locked_run(
     run_id, started = runs.start(engine, trigger, lambda after: clock.iso(after=after))
     client = HubClient(config.hub, token=token, transport=transport, **({"sleep": sleep} if sleep else {}))
     try:
+        client.preflight()
         report = _extract_and_load(engine, config, client, run_id, started, clock, progress)
     except BaseException as exc:
-        message = redact(_one_line(exc), token)
+        error = database_error(exc, describe(engine)) if isinstance(exc, SQLAlchemyError) else exc
+        message = redact(_one_line(error), token)
         runs.fail(engine, run_id, clock.iso(), message, client.stats.requests)
-        if isinstance(exc, EtlError):
-            raise type(exc)(message) from None
-        if isinstance(exc, Exception):
+        if isinstance(error, EtlError):
+            failed = type(error)(message)
+            failed.run_id = run_id  # type: ignore[attr-defined]  # for the notifications of a failed run
+            raise failed from None
+        if isinstance(error, Exception):
             raise LoadError(message) from exc
         raise
     finally:
@@ -151,6 +185,10 @@ def _locked_run(
 
 
 def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, Terminated):
+        return "interrupted by SIGTERM"
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted by SIGINT (Ctrl-C)"
     text_ = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text_ if isinstance(exc, EtlError) else f"{type(exc).__name__}: {text_}"
 
@@ -169,7 +207,9 @@ def _previous_state(engine: Engine) -> tuple[set[str], dict[tuple[str, str, str]
     return seen, counts
 
 
-def _stage_router(client: HubClient, loader: Loader) -> tuple[dict[int, bytes], set[str], dict[str, Any]]:
+def _stage_router(
+    client: HubClient, loader: Loader, max_reject_ratio: float
+) -> tuple[dict[int, bytes], set[str], dict[str, Any]]:
     """Stream the router's offers into staging; keep only each model's 8-byte digest (its fingerprint's salt)."""
     row: dict[str, Any] = {
         "source": "router",
@@ -190,12 +230,16 @@ def _stage_router(client: HubClient, loader: Loader) -> tuple[dict[int, bytes], 
     }
     salts: dict[int, bytes] = {}
     providers: set[str] = set()
+    rejects_before = loader.rejects
     try:
         for entry in client.router_models():
             try:
                 model_id, offers = parse_offers(entry)
+                checks.check_offers(model_id, offers)
+                if hash(model_id) in salts:  # staged once: a second entry would break the staging table's key
+                    raise RejectItem(f"router entry {model_id}: listed again (the first entry is kept)")
             except RejectItem as exc:
-                log.warning("router entry skipped: %s", exc)
+                loader.add_reject("router", entry, checks.printable(str(exc)), in_catalog=False)
                 continue
             loader.stage_offers(model_id, offers)
             salts[hash(model_id)] = hashlib.blake2b(repr(offers).encode(), digest_size=8).digest()
@@ -206,6 +250,15 @@ def _stage_router(client: HubClient, loader: Loader) -> tuple[dict[int, bytes], 
         loader.flush_offers()
         return {}, providers, row
     loader.flush_offers()
+    rejected = loader.rejects - rejects_before
+    if rejected > max_reject_ratio * (len(salts) + rejected):  # a changed shape: absent offers prove nothing
+        row["error"] = (
+            f"{rejected} of {len(salts) + rejected} router entries rejected "
+            f"(more than history.max_reject_ratio = {max_reject_ratio:g}); see the rejects table"
+        )
+        log.warning("router: %s", row["error"])
+        loader.merge_offers(router_complete=False)
+        return salts, providers, row
     row.update(pages=1, items=len(salts), complete=1, proven=1)
     loader.merge_offers(router_complete=True)
     return salts, providers, row
@@ -227,15 +280,20 @@ def _extract_and_load(
         try:
             loader = Loader(conn, At(run_id, started), config.history, writer, "json" if threaded else "inline")
             loader.create_staging()
-            salts, router_providers, router_row = _stage_router(client, loader)
+            salts, router_providers, router_row = _stage_router(client, loader, config.history.max_reject_ratio)
             extractor = Extractor(
                 client, config, extra_providers=seen_providers | router_providers, last_counts=last_counts
             )
-            _stage_all(extractor, loader, salts, progress)
+            staged = _stage_all(extractor, loader, salts, progress)
             report = extractor.report
+            if client.breaker.tripped:
+                raise HubUnreachable(f"the Hub stopped answering mid-run: {client.breaker.tripped}")
             _fail_if_nothing_worked(report, router_row)
             merge_input = _merge_input(config, report, bool(router_row["complete"]), router_providers)
             merge_input.catalog_proven = merge_input.catalog_proven and not loader.anonymous_rejects
+            drift = _reject_drift(loader, staged, config.history.max_reject_ratio)
+            if drift:  # the Hub changed shape: absences (and so misses) prove nothing this run
+                merge_input.catalog_proven, merge_input.proven_providers = False, set()
             merge_input.run_sources = [router_row, *(_run_source_row(l) for l in report.listings)]
             counts = loader.merge(merge_input)
             if writer is not None:
@@ -246,6 +304,7 @@ def _extract_and_load(
             raise
         finished = clock.iso(after=started)
         incomplete = report.incomplete + ([f"router: {router_row['error']}"] if router_row["error"] else [])
+        incomplete += [drift] if drift else []
         if loader.anonymous_rejects:
             incomplete.append(f"{loader.anonymous_rejects} catalog items without an id: absences unprovable this run")
         outcome = runs.RunOutcome(client.stats.requests, loader.rejects, incomplete)
@@ -270,6 +329,43 @@ def _roll_up_metrics(engine: Engine, config: Config, started: str) -> None:
         log.info("rolled up metrics older than %d days: %d rows", config.history.keep_run_metrics_days, removed)
 
 
+def reject_ratio(accepted: int, rejects: int) -> float:
+    """The share of the records a run received that it rejected (what history.max_reject_ratio bounds)."""
+    return rejects / (accepted + rejects) if accepted + rejects else 0.0
+
+
+def _reject_drift(loader: Loader, accepted: int, limit: float) -> str | None:
+    """Why the run must end partial because too much of what it received was rejected, or None."""
+    rejects = loader.rejects
+    ratio = reject_ratio(accepted, rejects)
+    if ratio <= limit:
+        return None
+    kind, count, example = _top_reject(loader.staged_rejects())
+    return (
+        f"{rejects} of {accepted + rejects} records rejected ({ratio:.1%} > history.max_reject_ratio = {limit:g}): "
+        f"most often {kind!r} ({count}x, e.g. {example or 'an item without an id'}); "
+        "nothing was retired or marked changed on their account"
+    )
+
+
+def _top_reject(rejects: list[tuple[str, str | None]]) -> tuple[str, int, str | None]:
+    """The most common reject reason of a run (provider names and the like folded), its count and an example id."""
+    tally: Counter[str] = Counter()
+    example: dict[str, str | None] = {}
+    for reason, model_id in rejects:
+        kind = _REASON_DETAIL.sub("[*]", reason)
+        tally[kind] += 1
+        if example.get(kind) is None:
+            example[kind] = model_id
+    if not tally:
+        return "unknown", 0, None
+    kind, count = tally.most_common(1)[0]
+    return kind, count, example[kind]
+
+
+_REASON_DETAIL = re.compile(r"\[[^\]]*\]")
+
+
 def _fail_if_nothing_worked(report: ExtractionReport, router_row: dict[str, Any]) -> None:
     """A Hub that answered no listing at all is a failed run (exit 1), not a partial one."""
     if report.listings and all(l.error and not l.capped for l in report.listings):
@@ -291,13 +387,14 @@ def _pause_for_fault_tests() -> None:
 
 def _stage_all(
     extractor: Extractor, loader: Loader, salts: dict[int, bytes], progress: Callable[[int], None] | None
-) -> None:
+) -> int:
     """Dedupe by id across listings; transform only models whose fingerprint moved; stage in batches.
 
     Two steps a page, one page apart: a page is fingerprinted and its router offers are looked up (on the writer
     thread) while the previous page, whose offers have arrived by then, is transformed and handed to the writer.
     """
     known = loader.known_fingerprints()
+    staged = 0  # distinct models accepted: the reject ratio's other half
     seen = KeySet()
     top_only: set[str] = set()  # first seen by a `top` source: promoted if a catalog listing shows it too
     pending: dict[bool, tuple[list[Seen], list[ModelRow]]] = {True: ([], []), False: ([], [])}
@@ -322,9 +419,10 @@ def _stage_all(
             if not in_catalog:
                 top_only.add(model_id)
             try:
+                checks.check_item(item)  # once per model and run: the dedupe above comes first
                 fact = fingerprint(item, salts.get(key, b""))
             except RejectItem as exc:
-                loader.add_reject(source, item, str(exc), in_catalog)
+                loader.add_reject(source, item, checks.printable(str(exc)), in_catalog)
                 continue
             if fingerprint_key(fact.raw_hash) in known:
                 facts.append(fact)  # unchanged since its last transform: only this run's counters are new
@@ -338,6 +436,7 @@ def _stage_all(
         )
         for flag, (facts_, rows_) in pending.items():
             if len(facts_) >= BATCH:
+                staged += len(facts_)
                 loader.stage(facts_, rows_, flag)
                 pending[flag] = ([], [])
         if progress:
@@ -345,8 +444,10 @@ def _stage_all(
     if waiting is not None:
         _transform(waiting, loader, pending)
     for flag, (facts, rows) in pending.items():
+        staged += len(facts)
         loader.stage(facts, rows, flag)
     loader.mark_catalog(promoted)
+    return staged
 
 
 @dataclass
@@ -387,6 +488,8 @@ def _merge_input(
     rankings = [
         (l.source, l.sort, rank, m) for l in report.listings if l.kind == "top" for rank, m in enumerate(l.ranking, 1)
     ]
+    # A provider id no backend can store came only with rejected mappings: it is nobody's provider.
+    proven, ids = {p for p in proven if checks.storable_provider(p)}, {p for p in ids if checks.storable_provider(p)}
     return MergeInput(catalog_proven, proven, router_complete, {p: p in known for p in ids}, rankings)
 
 

@@ -27,6 +27,9 @@ def status(engine: Engine, runs: int = 5) -> dict[str, Any]:
                 {"n": runs},
             )
         ]
+        for run in last:  # the share history.max_reject_ratio bounds: rejected / (accepted + rejected)
+            received = (run["models_seen"] or 0) + (run["rejects"] or 0)
+            run["reject_ratio"] = round(run["rejects"] / received, 4) if received else 0.0
         sources: list[dict[str, Any]] = []
         if last:
             sources = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Callable
@@ -9,11 +10,15 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import __version__
+from .db import describe
+from .dberrors import database_error
 from .load import MergeCounts
 from .schema import runs
 
+log = logging.getLogger("hfsnap.runs")
 INTERRUPTED = "interrupted: the process died during the run"
 
 
@@ -46,13 +51,18 @@ def start(engine: Engine, trigger: str, stamp: Callable[[str | None], str]) -> t
 
 
 def fail(engine: Engine, run_id: int, finished: str, message: str, requests: int) -> None:
-    """Mark the run failed, in a transaction of its own (its merge, if any, was rolled back)."""
-    with engine.begin() as conn:
-        conn.execute(
-            sa.update(runs)
-            .where(runs.c.run_id == run_id)
-            .values(status="failed", finished_at=finished, error=message[:2000], requests=requests)
-        )
+    """Mark the run failed in a transaction of its own; if the database itself is what failed, the next run's
+    start closes the row instead."""
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.update(runs)
+                .where(runs.c.run_id == run_id)
+                .values(status="failed", finished_at=finished, error=message[:2000], requests=requests)
+            )
+    except SQLAlchemyError as exc:
+        error = database_error(exc, describe(engine))
+        log.error("run %d: cannot mark the run failed (%s); the next run will", run_id, error)
 
 
 def finish(conn: Connection, run_id: int, finished: str, counts: MergeCounts, outcome: RunOutcome) -> str:

@@ -71,7 +71,7 @@ def test_unreachable_hub_is_one_line_and_exit_1(tmp_path, db_url):
     assert out.returncode == 1, out.stderr
     last = out.stderr.strip().splitlines()[-1]
     assert "Traceback" not in out.stderr and last.startswith(
-        "hfsnap refresh: the Hub answered no listing: cannot reach http://127.0.0.1:9/api/models"
+        "hfsnap refresh: cannot reach the Hub at 127.0.0.1:9: connection refused"
     )
     assert _rows(db_url, "SELECT status FROM runs") == [("failed",)]
 

@@ -534,7 +534,7 @@ def test_faults_list_is_mutable_at_runtime(client: httpx.Client, app: FakeHubApp
     [
         (
             "bogus",
-            "unknown fault kind 'bogus' (expected one of status, ratelimit, truncate, malformed, loop, shrink, slow)",
+            "unknown fault kind 'bogus' (expected one of status, ratelimit, truncate, malformed, loop, shrink, slow, drift)",
         ),
         ("status:code=abc", "code must be a number"),
         ("status:code=42", "code must be an HTTP status"),

@@ -188,6 +188,8 @@ class FakeHubApp:
             if f.kind == "malformed":
                 for k in range(min(f.count, len(items))):
                     items[k] = shapes.malformed(items[k], k)
+            elif f.kind == "drift":
+                items = [shapes.drifted(item) for item in items]
 
         headers: list[tuple[str, str]] = []
         if any(f.kind == "loop" for f in fired):

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-KINDS = ("status", "ratelimit", "truncate", "malformed", "loop", "shrink", "slow")
-LISTING_ONLY = frozenset({"malformed", "loop", "shrink"})  # they rewrite a listing page, so only listings count
+KINDS = ("status", "ratelimit", "truncate", "malformed", "loop", "shrink", "slow", "drift")
+LISTING_ONLY = frozenset(
+    {"malformed", "loop", "shrink", "drift"}
+)  # they rewrite a listing page, so only listings count
 _COMMON = ("times", "after", "provider", "path")
 _KIND_KEYS = {
     "status": ("code",),
@@ -16,6 +18,7 @@ _KIND_KEYS = {
     "loop": (),
     "shrink": ("ratio",),
     "slow": ("ms",),
+    "drift": (),  # every mapping entry of a hit page carries `modelStatus` instead of `status` (a shape change)
 }
 STYLES = ("retry-after", "ratelimit")
 

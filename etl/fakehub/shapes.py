@@ -84,3 +84,15 @@ def malformed(item: dict[str, Any], k: int) -> dict[str, Any]:
     else:
         broken[_MAPPING] = "hf-inference"
     return broken
+
+
+def drifted(item: dict[str, Any]) -> dict[str, Any]:
+    """The item as the Hub's front-end feed shapes it: mapping entries with `modelStatus` instead of `status`."""
+    mapping = item.get("inferenceProviderMapping")
+    if not isinstance(mapping, list):
+        return item
+    renamed = [
+        {("modelStatus" if k == "status" else k): v for k, v in m.items()} if isinstance(m, dict) else m
+        for m in mapping
+    ]
+    return {**item, "inferenceProviderMapping": renamed}
