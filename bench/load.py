@@ -17,7 +17,6 @@ from pathlib import Path
 import httpx
 import orjson
 
-from etl import pipeline
 from etl.extract import Listing
 from etl.pipeline import run_once
 from etl.scd2 import SCD2_TABLES
@@ -81,60 +80,38 @@ def written() -> int:
 
 
 def main() -> None:
-    """Interleave hfsnap (each staging mode) and floor runs, REPEAT each; compare the best of each."""
-    modes = ("inline", "threaded")
-    firsts: dict[str, list[float]] = {m: [] for m in modes}
-    reruns: dict[str, list[float]] = {m: [] for m in modes}
-    wrote: dict[str, int] = {}
-    floors: list[float] = []
-    floor_wrote = 0
+    """Interleave hfsnap and floor runs (REPEAT each) and compare the best of each: noise only ever adds time."""
+    firsts, reruns, floors = [], [], []
+    wrote, floor_wrote = 0, 0
     with fake_hub(MODELS) as url, tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as dbs:
         for i in range(REPEAT):
-            for mode in modes if i % 2 == 0 else reversed(modes):
-                pipeline.STAGING = mode
-                db = Path(tmp) / f"load{i}{mode}.db"
-                config = bench_config(url, db).with_db(dbs.enter_context(bench_db(db)))
-                t0, w0 = time.perf_counter(), written()
-                first = run_once(config, token="hf_bench")
-                firsts[mode].append(time.perf_counter() - t0)
-                wrote[mode] = written() - w0
-                t0 = time.perf_counter()
-                second = run_once(config, token="hf_bench")
-                reruns[mode].append(time.perf_counter() - t0)
+            db = Path(tmp) / f"load{i}.db"
+            config = bench_config(url, db).with_db(dbs.enter_context(bench_db(db)))
+            t0, w0 = time.perf_counter(), written()
+            first = run_once(config, token="hf_bench")
+            firsts.append(time.perf_counter() - t0)
+            wrote = written() - w0
             w0 = written()
             t_floor, n = floor(url, first.listings, Path(tmp) / f"floor{i}.db")
             floor_wrote = written() - w0
             floors.append(t_floor)
-    pipeline.STAGING = "inline"
+            t0 = time.perf_counter()
+            second = run_once(config, token="hf_bench")
+            reruns.append(time.perf_counter() - t0)
     f = min(floors)
     scd2_rows = sum(v for k, v in second.counts.rows_written.items() if k in SCD2_TABLES)
-    rows = []
-    for mode in modes:
-        first_s, rerun_s = min(firsts[mode]), min(reruns[mode])
-        rows.append(
-            (
-                f"first ({mode})",
-                f"{first_s:.2f}s",
-                f"{f:.2f}s",
-                f"{first_s / f:.2f}x",
-                "2.5x",
-                f"{wrote[mode] / 1e6:.0f}",
-            )
-        )
-        rows.append((f"re-run ({mode})", f"{rerun_s:.2f}s", f"{f:.2f}s", f"{rerun_s / f:.2f}x", "1.2x", ""))
+    rows = [
+        ("first refresh", f"{min(firsts):.2f}s", f"{f:.2f}s", f"{min(firsts) / f:.2f}x", "2.5x", f"{wrote / 1e6:.0f}"),
+        ("unchanged re-run", f"{min(reruns):.2f}s", f"{f:.2f}s", f"{min(reruns) / f:.2f}x", "1.2x", ""),
+    ]
     backend = "postgresql" if os.environ.get("HFSNAP_BENCH_DB_URL") else "sqlite"
-    served = first.counts.models_seen
     print(
-        f"load: {MODELS} models in the hub, {served} provider-served, {len(first.listings)} listings + the router's "
-        f"list ({first.requests} requests), no latency, into {backend}; floor rows {n}, floor wrote "
-        f"{floor_wrote / 1e6:.0f} MB; best of {REPEAT} interleaved runs each (first: "
-        + ", ".join(f"{m} {_fmt(firsts[m])}" for m in modes)
-        + "; re-run: "
-        + ", ".join(f"{m} {_fmt(reruns[m])}" for m in modes)
-        + f"; floor {_fmt(floors)})"
+        f"load: {MODELS} models in the hub, {first.counts.models_seen} provider-served, {len(first.listings)} "
+        f"listings + the router's list ({first.requests} requests), no latency, into {backend}; floor rows {n}, "
+        f"floor wrote {floor_wrote / 1e6:.0f} MB; best of {REPEAT} interleaved runs each "
+        f"(all: first {_fmt(firsts)}, re-run {_fmt(reruns)}, floor {_fmt(floors)})"
     )
     print(table(rows, ("run", "hfsnap", "floor", "ratio", "target", "MB written")))
-    print(f"A/B first refresh, threaded / inline: {min(firsts['threaded']) / min(firsts['inline']):.2f}x")
     print(f"re-run: {scd2_rows} SCD2 rows; rows written per table:", second.counts.rows_written)
 
 

@@ -18,10 +18,8 @@ from .db import copy_rows, prepare_merge
 from .keyset import KeySet
 from .scd2 import At
 from .transform import ModelRow, Offer, Seen, fingerprint_key
-from .writer import Writer
 
 MAX_REJECTS = 10_000  # per run; beyond that they are only counted
-STAGING_MODES = ("inline", "json")
 
 
 @dataclass
@@ -52,9 +50,9 @@ class Loader:
     """Stages one run's rows, then merges them into the history tables in one transaction of its own.
 
     Staging writes only temporary tables, which take no lock on the database: other writers (health probes)
-    go on while the listings run, and the refresh holds the write lock only for its final merge.
-    With a `writer`, every statement runs on the writer's thread (the caller builds the next batch meanwhile);
-    `staging` is "inline" (executemany, COPY on PostgreSQL) or "json" (one JSON array unpacked by SQLite).
+    go on while the listings run, and the refresh holds the write lock only for its final merge. Rows go in with
+    executemany (COPY on PostgreSQL), on the caller's thread: a writer thread with JSON staging did not pay for
+    itself in the interleaved A/B of `python -m bench load` (README, Performance).
     """
 
     def __init__(
@@ -62,14 +60,10 @@ class Loader:
         conn: Connection,
         at: At,
         history: HistoryConfig,
-        writer: Writer | None = None,
-        staging_mode: str = "inline",
     ) -> None:
         self.conn = conn
         self.at = at
         self.history = history
-        self.writer = writer
-        self.staging_mode = staging_mode
         self.rejects = 0
         self.anonymous_rejects = 0  # catalog items without an id: they could be any model, so nothing is proven absent
         self._router_complete = False
@@ -80,9 +74,7 @@ class Loader:
     # ---- staging --------------------------------------------------------------------------------
 
     def _do(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
-        """fn(*args) on the writer thread (queued, in order), or now when there is no writer."""
-        if self.writer is not None:
-            return self.writer.submit(fn, *args)
+        """fn(*args) now, as a done future (callers look offers up a page ahead through this)."""
         done: Future[Any] = Future()
         done.set_result(fn(*args))
         return done
@@ -98,12 +90,6 @@ class Loader:
         names = [c.name for c in table.columns][: len(rows[0])]
         if self.conn.dialect.name == "postgresql":  # COPY: psycopg would re-parse each long VALUES list in Python
             copy_rows(self.conn, table.name, rows, names)
-        elif self.staging_mode == "json":  # unpacked by json_each inside the statement, without the GIL
-            columns = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(names)))
-            self.conn.exec_driver_sql(
-                f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {columns} FROM json_each(?)",
-                (orjson.dumps(rows).decode(),),
-            )
         else:
             marks = ", ".join("?" * len(names))
             self.conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})", list(rows))
@@ -389,7 +375,7 @@ class Loader:
         out = {spec.name: self._count(spec.table, spec.table.c.run_from == self.at.run) for spec in scd2.HISTORY}
         out.update({spec.name: self._count(spec.table, spec.table.c.run_from == self.at.run) for spec in scd2.FACTS})
         for table in (schema.run_sources, schema.rejects):
-            out[table.name] = self._count(table, table.c.run_id == self.at.run)
+            out[str(table.name)] = self._count(table, table.c.run_id == self.at.run)
         return out
 
 

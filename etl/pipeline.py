@@ -32,14 +32,10 @@ from .lock import refresh_lock
 from .maintenance import prune
 from .scd2 import At
 from .transform import ModelRow, Offer, RejectItem, Seen, fingerprint, fingerprint_key, parse_offers, to_row
-from .writer import Writer
 
 log = logging.getLogger("hfsnap.pipeline")
-BATCH = 1000  # models per staging job: the writer queue holds a few of these, so this bounds their memory
+BATCH = 1000  # models per staging insert: bounds the rows held in memory
 VERSION = __version__
-# How a run stages its rows (the bench's A/B): "inline", statements on the caller's thread with executemany
-# (COPY on PostgreSQL); "threaded", on a writer thread, one JSON array per batch unpacked by SQLite's json_each.
-STAGING = "inline"
 
 
 @dataclass
@@ -275,33 +271,24 @@ def _extract_and_load(
 ) -> RunReport:
     seen_providers, last_counts = _previous_state(engine)
     with engine.connect() as conn:
-        threaded = STAGING == "threaded"
-        writer = Writer() if threaded else None
-        try:
-            loader = Loader(conn, At(run_id, started), config.history, writer, "json" if threaded else "inline")
-            loader.create_staging()
-            salts, router_providers, router_row = _stage_router(client, loader, config.history.max_reject_ratio)
-            extractor = Extractor(
-                client, config, extra_providers=seen_providers | router_providers, last_counts=last_counts
-            )
-            staged = _stage_all(extractor, loader, salts, progress)
-            report = extractor.report
-            if client.breaker.tripped:
-                raise HubUnreachable(f"the Hub stopped answering mid-run: {client.breaker.tripped}")
-            _fail_if_nothing_worked(report, router_row)
-            merge_input = _merge_input(config, report, bool(router_row["complete"]), router_providers)
-            merge_input.catalog_proven = merge_input.catalog_proven and not loader.anonymous_rejects
-            drift = _reject_drift(loader, staged, config.history.max_reject_ratio)
-            if drift:  # the Hub changed shape: absences (and so misses) prove nothing this run
-                merge_input.catalog_proven, merge_input.proven_providers = False, set()
-            merge_input.run_sources = [router_row, *(_run_source_row(l) for l in report.listings)]
-            counts = loader.merge(merge_input)
-            if writer is not None:
-                writer.close()
-        except BaseException:
-            if writer is not None:  # before the transaction rolls back: the connection is in one thread at a time
-                writer.close(cancel=True)
-            raise
+        loader = Loader(conn, At(run_id, started), config.history)
+        loader.create_staging()
+        salts, router_providers, router_row = _stage_router(client, loader, config.history.max_reject_ratio)
+        extractor = Extractor(
+            client, config, extra_providers=seen_providers | router_providers, last_counts=last_counts
+        )
+        staged = _stage_all(extractor, loader, salts, progress)
+        report = extractor.report
+        if client.breaker.tripped:
+            raise HubUnreachable(f"the Hub stopped answering mid-run: {client.breaker.tripped}")
+        _fail_if_nothing_worked(report, router_row)
+        merge_input = _merge_input(config, report, bool(router_row["complete"]), router_providers)
+        merge_input.catalog_proven = merge_input.catalog_proven and not loader.anonymous_rejects
+        drift = _reject_drift(loader, staged, config.history.max_reject_ratio)
+        if drift:  # the Hub changed shape: absences (and so misses) prove nothing this run
+            merge_input.catalog_proven, merge_input.proven_providers = False, set()
+        merge_input.run_sources = [router_row, *(_run_source_row(l) for l in report.listings)]
+        counts = loader.merge(merge_input)
         finished = clock.iso(after=started)
         incomplete = report.incomplete + ([f"router: {router_row['error']}"] if router_row["error"] else [])
         incomplete += [drift] if drift else []
@@ -390,8 +377,8 @@ def _stage_all(
 ) -> int:
     """Dedupe by id across listings; transform only models whose fingerprint moved; stage in batches.
 
-    Two steps a page, one page apart: a page is fingerprinted and its router offers are looked up (on the writer
-    thread) while the previous page, whose offers have arrived by then, is transformed and handed to the writer.
+    Two steps a page, one page apart: a page is fingerprinted and its router offers are looked up, then the
+    previous page is transformed with its offers and staged.
     """
     known = loader.known_fingerprints()
     staged = 0  # distinct models accepted: the reject ratio's other half

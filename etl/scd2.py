@@ -28,7 +28,7 @@ class Spec:
 
     @property
     def name(self) -> str:
-        return self.table.name
+        return str(self.table.name)  # a plain str: SQLAlchemy's quoted_name is not a JSON key for orjson
 
     def current(self, table: sa.Table | sa.Alias | None = None) -> ColumnElement[bool]:
         t = self.table if table is None else table
