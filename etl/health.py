@@ -173,7 +173,13 @@ def run_health(
         pairs = select_pairs(engine, wanted)
         to_probe, deferred = plan(pairs, budget)
         checks = [_unsupported(p, now()) for p in pairs if not p.probeable and p.last_outcome != "unsupported"]
-        checks += probe_all(config, to_probe, token, transport, now)
+        probed: list[Check] = []
+        try:
+            checks += probe_all(config, to_probe, token, transport, now, probed)
+        except BaseException:  # interrupted: every probe made so far was billed, so it is saved or kept
+            error, _, _ = save_or_keep(engine, checks + probed, min(save_wait_s, 10.0), sleep)
+            log.error("health: interrupted after %d probes; %s", len(probed), error or "their results are saved")
+            raise
         result = HealthResult(checks, deferred=deferred)
         if recovered:
             log.info("health: saved %d results an earlier run had kept in %s", recovered, pending_path(engine))
@@ -228,15 +234,30 @@ def probe_all(
     token: str,
     transport: httpx.BaseTransport | None,
     now: Callable[[], datetime],
+    done: list[Check] | None = None,
 ) -> list[Check]:
-    """Probe pairs concurrently; results come back in the order asked."""
+    """Probe pairs concurrently; results come back in the order asked.
+
+    Each result is also appended to `done` as it arrives: if the run is interrupted (SIGTERM, Ctrl-C), no probe not
+    yet started is made, the ones in flight finish, and `done` holds every billed result for the caller to keep.
+    """
     if not pairs:
         return []
     # The client's connection pool must fit every probe in flight, or waiting for a connection reads as a timeout.
     hub = replace(config.hub, concurrency=max(config.hub.concurrency, config.health.concurrency))
+    done = [] if done is None else done
     with HubClient(hub, token=token, transport=transport) as client:
-        with ThreadPoolExecutor(max_workers=config.health.concurrency, thread_name_prefix="health") as pool:
-            return list(pool.map(lambda p: probe(client, p, config.health.timeout_s, token, now), pairs))
+        pool = ThreadPoolExecutor(max_workers=config.health.concurrency, thread_name_prefix="health")
+        try:
+            futures = [pool.submit(probe, client, p, config.health.timeout_s, token, now) for p in pairs]
+            for future in futures:
+                future.add_done_callback(lambda f: done.append(f.result()) if not f.cancelled() else None)
+            results = [f.result() for f in futures]
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)  # nothing new is billed; what is in flight is kept
+            raise
+        pool.shutdown(wait=True)
+        return results
 
 
 def probe(client: HubClient, pair: Pair, timeout_s: float, token: str, now: Callable[[], datetime]) -> Check:

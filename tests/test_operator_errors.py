@@ -279,3 +279,25 @@ def test_health_keeps_its_results_while_the_lock_stays_held_and_saves_them_next_
     assert again.exit_code == 0 and not path.exists()
     assert loaded.one("SELECT COUNT(*) FROM health_checks WHERE outcome <> 'unsupported'") == 4 == result.probed
     assert loaded.one("SELECT COUNT(*) FROM health_checks") >= kept
+
+
+def test_sigterm_during_health_keeps_every_billed_probe(served, tmp_path):
+    h, url = served
+    h.app.latency_ms = 400  # four probes in flight at a time, 0.4 s each: stopped in the middle
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "etl", "health", "--db", h.url, "--limit", "40"],
+        env=_env(url, tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for _ in range(100):
+        if _probes(h) >= 4:
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "Traceback" not in err
+    billed = _probes(h)
+    assert 4 <= billed < 40
+    assert h.one("SELECT COUNT(*) FROM health_checks WHERE outcome <> 'unsupported'") == billed
