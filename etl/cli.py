@@ -425,11 +425,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _one_line(exc: BaseException) -> str:
     """An exception as one line of text with any URL password hidden."""
-    from .hub import redact, resolve_token
-    from .showconfig import redact_url
+    from .hub import resolve_token
+    from .redaction import redact
 
     text = " ".join(str(exc).split())
-    return redact(redact_url(f"{type(exc).__name__}: {text}" if text else type(exc).__name__), resolve_token())
+    return redact(f"{type(exc).__name__}: {text}" if text else type(exc).__name__, resolve_token())
 
 
 def entrypoint() -> None:

@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 # scheme://userinfo@ : the userinfo of any URL inside a message (HF_ENDPOINT, a database or webhook URL...).
 _USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
+# ?token=... / &api_key=... : secret-looking query parameters of any URL inside a message.
+_SECRET_PARAM = re.compile(r"""(?P<head>[?&][^=&\s]*(?:pass|token|secret|key)[^=&\s]*=)[^&\s"'<>]*""", re.IGNORECASE)
 
 
 def _mask_userinfo(match: re.Match[str]) -> str:
@@ -15,8 +17,10 @@ def _mask_userinfo(match: re.Match[str]) -> str:
 
 
 def redact_urls(text: str) -> str:
-    """Passwords (and bare tokens) inside `scheme://user:password@host` URLs become `***`."""
-    return _USERINFO.sub(_mask_userinfo, text) if "@" in text else text
+    """Passwords inside `scheme://user:password@host` URLs, and secret query parameters, become `***`."""
+    if "@" in text:
+        text = _USERINFO.sub(_mask_userinfo, text)
+    return _SECRET_PARAM.sub(r"\g<head>***", text) if ("?" in text or "&" in text) else text
 
 
 def redact(text: str, *secrets: str | None) -> str:

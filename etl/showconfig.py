@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import fields, is_dataclass
@@ -12,17 +11,13 @@ from typing import Any
 
 from . import __version__
 from .config import Config
-from .hub import redact, resolve_token
+from .hub import resolve_token
+from .redaction import redact, redact_urls, url_for_log
 
 # Which environment variable sets which key (config.load_config applies them).
 ENV_KEYS = {("hub", "endpoint"): "HF_ENDPOINT", ("hub", "router"): "HFSNAP_ROUTER_URL", ("db", "url"): "HFSNAP_DB_URL"}
-_USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*):(?P<secret>[^@/\s]*)@")
-_SECRET_PARAM = re.compile(r"(?P<head>[?&][^=&\s]*(?:pass|token|secret|key)[^=&\s]*=)[^&\s]*", re.IGNORECASE)
-
-
-def redact_url(text: str) -> str:
-    """Hide the password of every URL in `text` (user:***@host) and secret-looking query parameters."""
-    return _SECRET_PARAM.sub(r"\g<head>***", _USERINFO.sub(r"\g<head>:***@", text))
+# The path of a healthchecks-style ping URL (or a webhook's) is its secret: show scheme and host only.
+SECRET_PATH_KEYS = {("notify", "webhook_url"), ("notify", "ping_url")}
 
 
 def show_config(config: Config, env: Mapping[str, str], flags: Mapping[tuple[str, str], str] | None = None) -> str:
@@ -40,6 +35,8 @@ def show_config(config: Config, env: Mapping[str, str], flags: Mapping[tuple[str
             lines += ["", f"[{f.name}]"]
             for key, item in _items(value):
                 origin = _origin(f.name, key, file_data, env, flags)
+                if (f.name, key) in SECRET_PATH_KEYS and item:
+                    item = url_for_log(item)
                 lines.append(f"{key} = {_toml(item)}  # {origin}" if item is not None else f"# {key}: not set")
         elif isinstance(value, tuple) and value and all(is_dataclass(v) for v in value):
             origin = "file" if f.name in file_data else "default"
@@ -79,7 +76,7 @@ def _toml(value: Any) -> str:
         return repr(value)
     if isinstance(value, (tuple, list)):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
-    return json.dumps(redact_url(str(value)), ensure_ascii=False)  # a JSON string is a TOML basic string
+    return json.dumps(redact_urls(str(value)), ensure_ascii=False)  # a JSON string is a TOML basic string
 
 
 def _token_state(env: Mapping[str, str]) -> str:

@@ -74,6 +74,17 @@ def test_config_show_redacts_the_token_and_url_passwords(tmp_path, monkeypatch, 
     assert 'url = "postgresql://hfsnap:***@db.example/hf?sslpassword=***"  # --db' in out
 
 
+def test_config_show_hides_the_secret_path_of_notification_urls(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.toml").write_text(
+        '[notify]\nping_url = "https://hc-ping.example/5f2c-secret-uuid"\nwebhook_url = "https://hooks.example/T0/B1/xyzSECRET"\n'
+    )
+    assert cli_main(["config", "show"]) == 0
+    out = capsys.readouterr().out
+    assert "secret-uuid" not in out and "xyzSECRET" not in out
+    assert 'ping_url = "https://hc-ping.example/***"  # file' in out
+
+
 def test_environment_beats_the_file(tmp_path):
     cfg = load_config(
         ROOT / "config.toml",
