@@ -1,10 +1,15 @@
+<<<<<<< HEAD
 """`make bench` / `python -m bench [coverage|demo|history|load|memory]...`: every benchmark, or the ones named."""
+=======
+"""`make bench` / `python -m bench [coverage|load|memory|demo|serve]...`: every benchmark, or the ones named."""
+>>>>>>> main
 
 from __future__ import annotations
 
 import sys
 import time
 
+<<<<<<< HEAD
 from . import coverage, demo, history, load, memory
 
 BENCHES = {
@@ -14,6 +19,11 @@ BENCHES = {
     "load": load.main,
     "memory": memory.main,
 }
+=======
+from . import coverage, demo, load, memory, serve
+
+BENCHES = {"coverage": coverage.main, "demo": demo.main, "load": load.main, "memory": memory.main, "serve": serve.main}
+>>>>>>> main
 
 
 def main(argv: list[str]) -> int:

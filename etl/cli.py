@@ -130,12 +130,17 @@ def _progress_bar() -> Any:
     return _Lines()
 
 
+def _read_engine(args: argparse.Namespace) -> Any:
+    """Read commands open an existing, migrated database and never write (exit 2 otherwise)."""
+    from .db import open_existing
+
+    return open_existing(_config(args).db.url)
+
+
 def cmd_status(args: argparse.Namespace) -> int:
-    from .db import make_engine, upgrade
     from .queries import status
 
-    engine = make_engine(_config(args).db.url)
-    upgrade(engine)
+    engine = _read_engine(args)
     _emit(status(engine), args.json, _render_status)
     return 0
 
@@ -163,11 +168,9 @@ def _render_status(d: dict[str, Any]) -> str:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from .db import make_engine, upgrade
     from .queries import changes, resolve_since
 
-    engine = make_engine(_config(args).db.url)
-    upgrade(engine)
+    engine = _read_engine(args)
     rows = changes(engine, resolve_since(engine, args.since))
     _emit(rows, args.json, _render_diff)
     return 0
@@ -187,13 +190,16 @@ def _render_diff(rows: list[dict[str, Any]]) -> str:
 def cmd_export(args: argparse.Namespace) -> int:
     import orjson
 
-    from .db import make_engine, upgrade
-    from .queries import export_records
+    from .queries import AsOf, export_records
 
-    engine = make_engine(_config(args).db.url)
-    upgrade(engine)
+    at = AsOf.parse(args.as_of)  # a bad date is exit 2 before the database is opened
+    engine = _read_engine(args)
     out = sys.stdout.buffer
-    if args.format == "jsonl":
+    if args.format == "openrouter":
+        from .openrouter import iter_model_json, model_list_json
+
+        out.writelines(model_list_json(iter_model_json(engine, at)))
+    elif args.format == "jsonl":
         for record in export_records(engine, args.as_of):
             out.write(orjson.dumps(record) + b"\n")
     else:
@@ -202,6 +208,17 @@ def cmd_export(args: argparse.Namespace) -> int:
             out.write((b",\n" if i else b"\n") + orjson.dumps(record))
         out.write(b"\n]\n")
     out.flush()
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .db import describe_url, parse_url
+    from .serve import serve
+
+    config = _config(args)
+    engine = _read_engine(args)
+    log.info("serving %s read-only on http://%s:%d", describe_url(parse_url(config.db.url)), args.host, args.port)
+    serve(engine, args.host, args.port, config.serve)
     return 0
 
 
@@ -345,8 +362,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", parents=[common, db], help="the catalog (as of a date) in the gateway schema")
     p.add_argument("--as-of", metavar="ISO_DATE")
-    p.add_argument("--format", choices=("jsonl", "json"), default="jsonl")
+    p.add_argument(
+        "--format", choices=("jsonl", "json", "openrouter"), default="jsonl", help='openrouter: {"data": [...]}'
+    )
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("serve", parents=[common, db], help="read-only HTTP API: OpenRouter model list, changes, health")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8088)
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser(
         "db",

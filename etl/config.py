@@ -92,6 +92,13 @@ class ScheduleConfig:
     timezone: str = "UTC"
 
 
+@dataclass(frozen=True)
+class ServeConfig:
+    """`hfsnap serve`."""
+
+    stale_after_hours: float = 13.0  # /healthz answers 503 when the last complete run is older
+
+
 DEFAULT_SOURCES = (
     SourceConfig(name="providers", inference_provider="all"),
     SourceConfig(
@@ -114,6 +121,7 @@ class Config:
     health: HealthConfig = field(default_factory=HealthConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
     path: str | None = None  # the file it came from, for messages
 
     def with_db(self, url: str | None) -> Config:
@@ -220,6 +228,8 @@ def _validate(section: Any, where: str) -> None:
             "health_cron": _cron_ok(section.health_cron),
             "timezone": _tz_ok(section.timezone),
         }
+    elif isinstance(section, ServeConfig):
+        checks = {"stale_after_hours": section.stale_after_hours > 0}
     for key, ok in checks.items():
         if not ok:
             raise ConfigError(f"{where}.{key}: invalid value {getattr(section, key)!r}")
@@ -283,12 +293,11 @@ def _from_dict(data: dict[str, Any], path: str | None) -> Config:
         "health": HealthConfig,
         "schedule": ScheduleConfig,
         "notify": NotifyConfig,
+        "serve": ServeConfig,
     }
     unknown = [k for k in data if k not in sections and k != "sources"]
     if unknown:
-        raise ConfigError(
-            f"{unknown[0]}: unknown section (expected hub, db, sources, history, health, schedule, notify)"
-        )
+        raise ConfigError(f"{unknown[0]}: unknown section (expected {', '.join([*sections, 'sources'])})")
     values: dict[str, Any] = {name: _section(cls, data.get(name, {}), name) for name, cls in sections.items()}
     if "sources" in data:
         raw = data["sources"]

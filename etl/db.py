@@ -13,12 +13,13 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
-from .errors import ConfigError, LoadError
+from .errors import ConfigError, LoadError, UsageError
 
 log = logging.getLogger("hfsnap.db")
 PG_MIGRATION_LOCK_KEY = 0x68667375  # "hfsu": concurrent `upgrade`s of one PostgreSQL database take turns
@@ -39,6 +40,57 @@ def make_engine(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def open_existing(url: str) -> Engine:
+    """An engine on an existing database at the current schema, for reading only; never creates or migrates.
+
+    A missing SQLite file, an empty database or one whose schema is behind is a UsageError (exit 2); a server
+    that cannot be reached is a LoadError (exit 1). SQLite is opened read-only (`mode=ro`), PostgreSQL sessions
+    are read-only transactions, so a read command cannot write by mistake.
+    """
+    parsed = parse_url(url)
+    shown, hint = describe_url(parsed), "run hfsnap refresh or hfsnap db upgrade first"
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        path = parsed.database
+        if not path or path == ":memory:" or not Path(path).is_file():
+            raise UsageError(f"no database at {shown}: {hint}")
+        # A URI filename: mode=ro opens without ever creating; WAL readers still see a refresh's commits.
+        parsed = parsed.set(database=f"file:{quote(str(Path(path).resolve()))}?mode=ro", query={"uri": "true"})
+    else:
+        options = "-c default_transaction_read_only=on"
+        kwargs["connect_args"] = {"application_name": "hfsnap", "options": options}
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise ConfigError(
+            f"db.url: no driver for {parsed.drivername!r} ({exc}); for PostgreSQL install hfsnap[postgres]"
+        ) from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_read_pragmas)
+    try:
+        revision = current(engine)
+    except DatabaseError as exc:  # unreachable server, or a file that is not a database
+        engine.dispose()
+        raise LoadError(f"cannot open database {shown}: {one_line(exc.orig or exc)}") from None
+    if revision != head():
+        engine.dispose()
+        state = "has no hfsnap schema" if revision is None else f"is at schema {revision}, this hfsnap needs {head()}"
+        raise UsageError(f"database {shown} {state}: {hint}")
+    return engine
+
+
+def describe_url(url: URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+def _sqlite_read_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA query_only=ON")  # belt and braces over mode=ro
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA cache_size=-16384")
+    cur.close()
 
 
 def parse_url(url: str) -> URL:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from itertools import chain, groupby
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, bindparam, text
 
 from .errors import UsageError
 from .transform import with_metrics
@@ -95,43 +98,208 @@ def parse_date(value: str, flag: str) -> str:
 
 def changes(engine: Engine, since_run: int) -> list[dict[str, Any]]:
     """The change feed from `since_run` on, oldest first."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                """SELECT run_id, changed_at, model_id, provider, change, before, after FROM catalog_changes
-               WHERE run_id >= :r ORDER BY run_id, change, model_id, provider"""
-            ),
-            {"r": since_run},
-        )
-        return [dict(r._mapping) for r in rows]
+    return list(iter_changes(engine, since_run))
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """A point in time to read the SCD2 tables at: now (stamp None) or a stored timestamp.
+
+    Every as-of read (`export`, `export --format openrouter`, `serve`) takes its row filters from here, so the
+    meaning of "as of" lives in one place.
+    """
+
+    stamp: str | None = None
+
+    @classmethod
+    def parse(cls, value: str | None, flag: str = "--as-of") -> AsOf:
+        return cls(parse_date(value, flag) if value else None)
+
+    def valid(self, alias: str) -> str:
+        """The rows of an SCD2 table (by its alias) valid at this point; binds :t."""
+        if self.stamp is None:
+            return f"{alias}.valid_to IS NULL"
+        return f"{alias}.valid_from <= :t AND ({alias}.valid_to IS NULL OR {alias}.valid_to > :t)"
+
+    def last_run_sql(self) -> str:
+        """The last loaded run at this point."""
+        bound = "" if self.stamp is None else " AND started_at <= :t"
+        return f"SELECT MAX(run_id) FROM runs WHERE status IN ('complete', 'partial'){bound}"
 
 
 def export_records(engine: Engine, as_of: str | None) -> Iterator[dict[str, Any]]:
     """The catalog in the gateway schema, now or as of a date, streamed (one model at a time)."""
-    stamp = parse_date(as_of, "--as-of") if as_of else None
-    if stamp is None:
-        membership = "c.valid_to IS NULL"
-        version = "v.valid_to IS NULL"
-        mapping = "p.valid_to IS NULL"
-        run_sql = "SELECT MAX(run_id) FROM runs WHERE status IN ('complete', 'partial')"
-    else:
-        membership = "c.valid_from <= :t AND (c.valid_to IS NULL OR c.valid_to > :t)"
-        version = "v.valid_from <= :t AND (v.valid_to IS NULL OR v.valid_to > :t)"
-        mapping = "p.valid_from <= :t AND (p.valid_to IS NULL OR p.valid_to > :t)"
-        run_sql = "SELECT MAX(run_id) FROM runs WHERE status IN ('complete', 'partial') AND started_at <= :t"
+    at = AsOf.parse(as_of)
     with engine.connect() as conn:
-        run_id = conn.execute(text(run_sql), {"t": stamp}).scalar()
+        run_id = conn.execute(text(at.last_run_sql()), {"t": at.stamp}).scalar()
         rows = conn.execution_options(stream_results=True, yield_per=1000).execute(
             text(
-                f"""SELECT v.record, mm.downloads, mm.likes,
-                   (SELECT COUNT(*) FROM model_providers p WHERE p.model_id = v.model_id AND p.status = 'live' AND {mapping})
-                FROM catalog_membership c JOIN model_versions v ON v.model_id = c.model_id AND {version}
+                f"""SELECT v.record, mm.downloads, mm.likes
+                FROM catalog_membership c JOIN model_versions v ON v.model_id = c.model_id AND {at.valid("v")}
                 JOIN models k ON k.model_id = v.model_id
                 LEFT JOIN metric_spans mm ON mm.model_key = k.model_key AND mm.run_from = (
                     SELECT MAX(x.run_from) FROM metric_spans x WHERE x.model_key = k.model_key AND x.run_from <= :run)
-                WHERE {membership} ORDER BY v.model_id"""
+                WHERE {at.valid("c")} ORDER BY v.model_id"""
             ),
-            {"t": stamp, "run": run_id or 0},
+            {"t": at.stamp, "run": run_id or 0},
         )
-        for record, downloads, likes, _live in rows:
+        for record, downloads, likes in rows:
             yield with_metrics(orjson.loads(record), downloads, likes)
+
+
+class OfferRow(NamedTuple):
+    """One live (model, provider) mapping and the router's offer for it (None fields: the router has none)."""
+
+    provider: str
+    status: str | None  # the router's status of the offer; None with no offer
+    context_length: int | None
+    price_input: float | None  # USD per 1M tokens
+    price_output: float | None
+    supports_tools: int | None
+    supports_structured_output: int | None
+    has_offer: bool
+
+
+def catalog_offers(engine: Engine, at: AsOf) -> Iterator[tuple[Connection, list[tuple[int, list[OfferRow]]]]]:
+    """The listed models at `at`, by model id, in batches of about 1,000: (version id, live mappings with offers).
+
+    One statement, streamed, that never reads a record (on SQLite the current catalog is then an index-only
+    scan); `version_records` fetches the records a caller does not have yet, on the connection yielded with each
+    batch (the same snapshot). Mappings come in no particular order: sorting them costs a sorter per model.
+    """
+    sql = text(
+        f"""SELECT v.version_id, p.provider, o.status, o.context_length, o.price_input, o.price_output,
+          o.supports_tools, o.supports_structured_output, o.offer_id
+        FROM catalog_membership c
+        JOIN model_versions v ON v.model_id = c.model_id AND {at.valid("v")}
+        LEFT JOIN model_providers p ON p.model_id = v.model_id AND p.status = 'live' AND {at.valid("p")}
+        LEFT JOIN provider_offers o ON o.model_id = p.model_id AND o.provider = p.provider AND {at.valid("o")}
+        WHERE {at.valid("c")} ORDER BY v.model_id"""
+    )
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True).execute(sql, {"t": at.stamp})
+        rows = chain.from_iterable(result.partitions(2000))  # fetchmany: one driver call per 2,000 rows
+        batch: list[tuple[int, list[OfferRow]]] = []
+        for version_id, group in groupby(rows, key=itemgetter(0)):
+            batch.append((version_id, [_offer_row(r) for r in group if r[1] is not None]))
+            if len(batch) >= 1000:
+                yield conn, batch
+                batch = []
+        if batch:
+            yield conn, batch
+
+
+def version_records(conn: Connection, version_ids: list[int]) -> dict[int, str]:
+    """The stored gateway records (JSON text) of these versions."""
+    if not version_ids:
+        return {}
+    sql = text("SELECT version_id, record FROM model_versions WHERE version_id IN :ids").bindparams(
+        bindparam("ids", expanding=True)
+    )
+    return {version_id: record for version_id, record in conn.execute(sql, {"ids": version_ids})}
+
+
+def _offer_row(r: Any) -> OfferRow:
+    return OfferRow(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8] is not None)
+
+
+class EndpointRow(NamedTuple):
+    """One current (model, provider) mapping, its offer, probe windows and latest probe."""
+
+    provider: str
+    mapping_status: str
+    provider_model_id: str | None
+    offer: OfferRow
+    probes: dict[str, tuple[int, int]]  # window -> (ok, counted) probes
+    last_checked_at: str | None
+    last_outcome: str | None
+    last_latency_ms: float | None
+
+
+# Probe outcomes that say nothing about the provider (the caller's token, budget or rate): not in uptime.
+NOT_COUNTED = ("unsupported", "auth", "payment", "rate_limited")
+WINDOWS = {"5m": 300, "30m": 1800, "1d": 86400}
+
+
+def model_endpoints(engine: Engine, model_id: str, at_epoch: float) -> tuple[str, list[EndpointRow]] | None:
+    """The current record and every current mapping of a listed model (None: not in the catalog); one statement."""
+    skip, now = ", ".join(f"'{o}'" for o in NOT_COUNTED), AsOf()
+    windows = ",\n".join(
+        f"""(SELECT SUM(CASE WHEN h.outcome = 'ok' THEN 1 ELSE 0 END) FROM health_checks h
+            WHERE h.model_id = p.model_id AND h.provider = p.provider AND h.checked_epoch > :now - {s}
+            AND h.outcome NOT IN ({skip})) AS ok_{w},
+          (SELECT COUNT(*) FROM health_checks h WHERE h.model_id = p.model_id AND h.provider = p.provider
+            AND h.checked_epoch > :now - {s} AND h.outcome NOT IN ({skip})) AS n_{w}"""
+        for w, s in WINDOWS.items()
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                f"""SELECT v.record, p.provider, p.status, p.provider_model_id, o.status, o.context_length,
+                  o.price_input, o.price_output, o.supports_tools, o.supports_structured_output, o.offer_id,
+                  hl.checked_at, hl.outcome, hl.latency_ms,
+                  {windows}
+                FROM catalog_membership c
+                JOIN model_versions v ON v.model_id = c.model_id AND {now.valid("v")}
+                LEFT JOIN model_providers p ON p.model_id = v.model_id AND {now.valid("p")}
+                LEFT JOIN provider_offers o ON o.model_id = p.model_id AND o.provider = p.provider AND {now.valid("o")}
+                LEFT JOIN health_latest hl ON hl.model_id = p.model_id AND hl.provider = p.provider
+                WHERE c.model_id = :m AND {now.valid("c")} ORDER BY p.provider"""
+            ),
+            {"m": model_id, "now": at_epoch},
+        ).all()
+    if not rows:
+        return None
+    endpoints = []
+    for r in rows:
+        if r[1] is None:
+            continue
+        offer = OfferRow(r[1], r[4], r[5], r[6], r[7], r[8], r[9], r[10] is not None)
+        probes = {w: (int(r[14 + 2 * i] or 0), int(r[15 + 2 * i])) for i, w in enumerate(WINDOWS)}
+        endpoints.append(EndpointRow(r[1], r[2], r[3], offer, probes, r[11], r[12], r[13]))
+    return rows[0][0], endpoints
+
+
+def iter_changes(engine: Engine, since_run: int) -> Iterator[dict[str, Any]]:
+    """The change feed from `since_run` on, oldest first, streamed.
+
+    One query per run: the view's WHERE reaches each branch's run index, and only one run's changes are sorted.
+    """
+    with engine.connect() as conn:
+        runs = conn.execute(text("SELECT run_id FROM runs WHERE run_id >= :r ORDER BY run_id"), {"r": since_run})
+        for (run_id,) in runs.all():
+            rows = conn.execution_options(stream_results=True, yield_per=1000).execute(
+                text(f"{_CHANGES} WHERE run_id = :r ORDER BY change, model_id, provider"), {"r": run_id}
+            )
+            yield from (dict(r._mapping) for r in rows)
+
+
+def latest_changes(engine: Engine, since_run: int, limit: int) -> list[dict[str, Any]]:
+    """At most `limit` changes, newest run first, from `since_run` on; within a run in the view's own order.
+
+    Never sorts a whole run: a first run of 100k models has 300k changes, and a feed wants the last few.
+    """
+    found: list[dict[str, Any]] = []
+    with engine.connect() as conn:
+        runs = conn.execute(text("SELECT run_id FROM runs WHERE run_id >= :r ORDER BY run_id DESC"), {"r": since_run})
+        for (run_id,) in runs.all():
+            rows = conn.execute(text(f"{_CHANGES} WHERE run_id = :r LIMIT :n"), {"r": run_id, "n": limit - len(found)})
+            found += [dict(r._mapping) for r in rows]
+            if len(found) >= limit:
+                break
+    return found
+
+
+_CHANGES = "SELECT run_id, changed_at, model_id, provider, change, before, after FROM catalog_changes"
+
+
+def last_complete_run(engine: Engine) -> dict[str, Any] | None:
+    """The newest complete run (its id, start and finish), or None."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT run_id, started_at, finished_at FROM runs WHERE status = 'complete' "
+                "ORDER BY run_id DESC LIMIT 1"
+            )
+        ).first()
+    return dict(row._mapping) if row else None
