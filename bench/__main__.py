@@ -1,16 +1,11 @@
-<<<<<<< HEAD
-"""`make bench` / `python -m bench [coverage|demo|history|load|memory]...`: every benchmark, or the ones named."""
-=======
-"""`make bench` / `python -m bench [coverage|load|memory|demo|serve]...`: every benchmark, or the ones named."""
->>>>>>> main
+"""`make bench` / `python -m bench [coverage|demo|history|load|memory|serve]...`: every benchmark, or the ones named."""
 
 from __future__ import annotations
 
 import sys
 import time
 
-<<<<<<< HEAD
-from . import coverage, demo, history, load, memory
+from . import coverage, demo, history, load, memory, serve
 
 BENCHES = {
     "coverage": coverage.main,
@@ -18,12 +13,8 @@ BENCHES = {
     "history": history.main,
     "load": load.main,
     "memory": memory.main,
+    "serve": serve.main,
 }
-=======
-from . import coverage, demo, load, memory, serve
-
-BENCHES = {"coverage": coverage.main, "demo": demo.main, "load": load.main, "memory": memory.main, "serve": serve.main}
->>>>>>> main
 
 
 def main(argv: list[str]) -> int:
