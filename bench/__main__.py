@@ -1,13 +1,20 @@
-"""`make bench` / `python -m bench [coverage|load|memory|demo|serve]...`: every benchmark, or the ones named."""
+"""`make bench` / `python -m bench [coverage|demo|history|load|memory|serve]...`: every benchmark, or the ones named."""
 
 from __future__ import annotations
 
 import sys
 import time
 
-from . import coverage, demo, load, memory, serve
+from . import coverage, demo, history, load, memory, serve
 
-BENCHES = {"coverage": coverage.main, "demo": demo.main, "load": load.main, "memory": memory.main, "serve": serve.main}
+BENCHES = {
+    "coverage": coverage.main,
+    "demo": demo.main,
+    "history": history.main,
+    "load": load.main,
+    "memory": memory.main,
+    "serve": serve.main,
+}
 
 
 def main(argv: list[str]) -> int:

@@ -12,7 +12,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -20,6 +20,9 @@ from . import __version__
 from .config import Config, load_config
 from .errors import EtlError, Terminated, UsageError
 from .redaction import redact_urls
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger("hfsnap")
 
@@ -224,10 +227,34 @@ def cmd_db(args: argparse.Namespace) -> int:
 
     if args.action == "copy":
         return _db_copy(args)
-    engine = make_engine(_config(args).db.url)
+    config = _config(args)
+    engine = make_engine(config.db.url)
+    if args.action in ("prune", "backup", "vacuum"):
+        return _db_maintain(args, engine, config.history.keep_run_metrics_days)
     if args.action == "upgrade":
         upgrade(engine)
     print(f"{engine.url.render_as_string(hide_password=True)}: revision {current(engine) or 'none'}")
+    return 0
+
+
+def _db_maintain(args: argparse.Namespace, engine: Engine, keep_days: int) -> int:
+    from .db import upgrade
+    from .lock import refresh_lock
+    from .maintenance import backup, prune, vacuum
+
+    if args.action == "backup":
+        if not args.path:
+            raise UsageError("db backup needs a PATH for the copy")
+        print(f"backup written to {backup(engine, args.path)}")
+        return 0
+    with refresh_lock(engine):  # never beside a refresh's merge
+        upgrade(engine)
+        if args.action == "prune":
+            removed = prune(engine, keep_days)
+            print(f"rolled up metrics older than {keep_days} days: {removed} rows removed")
+        else:
+            vacuum(engine)
+            print("vacuumed")
     return 0
 
 
@@ -346,9 +373,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser(
-        "db", parents=[common, db], help="Alembic migrations on the configured database; copy one into another"
+        "db",
+        parents=[common, db],
+        help="migrations (upgrade, current), copy one database into another, prune metrics, backup PATH, vacuum",
     )
-    p.add_argument("action", choices=("upgrade", "current", "copy"))
+    p.add_argument("action", choices=("upgrade", "current", "copy", "prune", "backup", "vacuum"))
+    p.add_argument("path", nargs="?", help="backup: the new SQLite file to write")
     p.add_argument("--from", dest="from_url", metavar="URL", help="copy: the database to read (never modified)")
     p.add_argument("--to", dest="to_url", metavar="URL", help="copy: an empty database to fill (migrated first)")
     p.set_defaults(func=cmd_db)

@@ -60,6 +60,7 @@ class HistoryConfig:
     retire_after_misses: int = 2
     max_shrink: float = 0.5
     max_reject_ratio: float = 0.02  # a run rejecting a larger share of what it received ends partial (a shape change)
+    keep_run_metrics_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,7 @@ def _validate(section: Any, where: str) -> None:
             "retire_after_misses": section.retire_after_misses >= 1,
             "max_shrink": 0 <= section.max_shrink <= 1,
             "max_reject_ratio": 0 <= section.max_reject_ratio <= 1,
+            "keep_run_metrics_days": section.keep_run_metrics_days >= 0,
         }
     elif isinstance(section, NotifyConfig):
         checks = {

@@ -44,6 +44,10 @@ class HubRejected(HubError):
     """A failure retrying will not fix: 4xx, or a body that is not what the API promises."""
 
 
+class CursorLoop(HubRejected):
+    """A listing's next link repeats a page it already served: the listing failed, it was not capped."""
+
+
 class HubUnreachable(HubError):
     """The Hub cannot be reached (name, connection, TLS, no answer): retrying every partition would only wait."""
 

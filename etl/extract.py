@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import SORT_KEYS, Config, SourceConfig
-from .errors import HubError, HubRejected
+from .errors import CursorLoop, HubError, HubRejected
 from .hub import HubClient
 from .transform import item_id
 
@@ -421,7 +421,7 @@ class Extractor:
                 listing.complete = listing.provider_unknown = True
             else:
                 # A server that refuses to go past some page capped the listing; one that refuses the first failed it.
-                listing.capped = listing.pages > 0 and "cursor loop" not in str(exc)
+                listing.capped = listing.pages > 0 and not isinstance(exc, CursorLoop)
                 listing.error = str(exc)
         except HubError as exc:
             listing.error = str(exc)

@@ -20,7 +20,7 @@ import ijson
 import orjson
 
 from .config import HubConfig
-from .errors import HubRejected, HubTransient, HubUnreachable
+from .errors import CursorLoop, HubRejected, HubTransient, HubUnreachable
 from .redaction import host_of
 from .redaction import redact as _redact
 
@@ -471,7 +471,7 @@ class HubClient:
             if urlsplit(nxt).netloc not in self._hosts:
                 raise HubRejected(f"next link leaves the configured hosts: {self._where(nxt)}")
             if nxt in seen or nxt == page.url:
-                raise HubRejected(f"cursor loop: the next link repeats an earlier page (after {pages} pages)")
+                raise CursorLoop(f"cursor loop: the next link repeats an earlier page (after {pages} pages)")
             if pages >= max_pages:
                 raise HubRejected(f"more than {max_pages} pages: giving up on a listing that does not end")
             seen.add(nxt)

@@ -6,7 +6,6 @@ import hashlib
 import logging
 import os
 import re
-import socket
 import sys
 import time
 from collections import Counter
@@ -20,7 +19,7 @@ import httpx
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import __version__, checks, notify
+from . import __version__, checks, notify, runs
 from .config import Config
 from .db import describe, make_engine, upgrade
 from .dberrors import check_sqlite_files, database_error
@@ -30,6 +29,8 @@ from .hub import HubClient, redact, resolve_token
 from .keyset import KeySet
 from .load import Loader, MergeCounts, MergeInput
 from .lock import refresh_lock
+from .maintenance import prune
+from .scd2 import At
 from .transform import (
     ModelRow,
     Offer,
@@ -41,10 +42,9 @@ from .transform import (
     parse_offers,
     to_row,
 )
-from .writer import Writer
 
 log = logging.getLogger("hfsnap.pipeline")
-BATCH = 1000  # models per staging job: the writer queue holds a few of these, so this bounds their memory
+BATCH = 1000  # models per staging insert: bounds the rows held in memory
 VERSION = __version__
 
 
@@ -169,7 +169,7 @@ def _locked_run(
     progress: Callable[[int], None] | None,
 ) -> RunReport:
     token = token if token is not None else resolve_token()
-    run_id, started = _start_run(engine, trigger, clock)
+    run_id, started = runs.start(engine, trigger, lambda after: clock.iso(after=after))
     client = HubClient(config.hub, token=token, transport=transport, **({"sleep": sleep} if sleep else {}))
     try:
         client.preflight()
@@ -177,7 +177,7 @@ def _locked_run(
     except BaseException as exc:
         error = database_error(exc, describe(engine)) if isinstance(exc, SQLAlchemyError) else exc
         message = redact(_one_line(error), token)
-        _fail_run(engine, run_id, clock, message, client.stats.requests)
+        runs.fail(engine, run_id, clock.iso(), message, client.stats.requests)
         if isinstance(error, EtlError):
             failed = type(error)(message)
             failed.run_id = run_id  # type: ignore[attr-defined]  # for the notifications of a failed run
@@ -197,43 +197,6 @@ def _one_line(exc: BaseException) -> str:
         return "interrupted by SIGINT (Ctrl-C)"
     text_ = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text_ if isinstance(exc, EtlError) else f"{type(exc).__name__}: {text_}"
-
-
-def _start_run(engine: Engine, trigger: str, clock: Clock) -> tuple[int, str]:
-    """Close runs a dead process left 'running', then open this run's row (committed on its own)."""
-    with engine.begin() as conn:
-        last = conn.execute(text("SELECT MAX(started_at) FROM runs")).scalar()
-        started = clock.iso(after=last)
-        conn.execute(
-            text(
-                "UPDATE runs SET status = 'failed', finished_at = :now, error = 'interrupted: the process died during the run' WHERE status = 'running'"
-            ),
-            {"now": started},
-        )
-        run_id = conn.execute(
-            text(
-                'INSERT INTO runs (started_at, status, "trigger", requests, hostname, pid, version) '
-                "VALUES (:s, 'running', :t, 0, :h, :p, :v) RETURNING run_id"
-            ),
-            {"s": started, "t": trigger, "h": socket.gethostname(), "p": os.getpid(), "v": VERSION},
-        ).scalar_one()
-    return int(run_id), started
-
-
-def _fail_run(engine: Engine, run_id: int, clock: Clock, message: str, requests: int) -> None:
-    """Mark the run failed; if the database itself is what failed, the next run closes the row instead."""
-    try:
-        with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "UPDATE runs SET status = 'failed', finished_at = :f, error = :e, requests = :r WHERE run_id = :id"
-                ),
-                {"f": clock.iso(), "e": message[:2000], "r": requests, "id": run_id},
-            )
-    except SQLAlchemyError as exc:
-        log.error(
-            "run %d: cannot mark the run failed (%s); the next run will", run_id, database_error(exc, describe(engine))
-        )
 
 
 def _previous_state(engine: Engine) -> tuple[set[str], dict[tuple[str, str, str], int]]:
@@ -317,70 +280,59 @@ def _extract_and_load(
     progress: Callable[[int], None] | None,
 ) -> RunReport:
     seen_providers, last_counts = _previous_state(engine)
-    with engine.begin() as conn:
-        writer = Writer()
-        try:
-            loader = Loader(conn, run_id, started, config.history, writer)
-            loader.create_staging()
-            salts, router_providers, router_row = _stage_router(client, loader, config.history.max_reject_ratio)
-            # Gone-looking providers: unknown to huggingface_hub and missing from the router's complete list.
-            known = set(known_providers())
-            retiring = set() if not router_row["complete"] else seen_providers - known - router_providers
-            extractor = Extractor(
-                client,
-                config,
-                extra_providers=seen_providers | router_providers,
-                last_counts=last_counts,
-                retiring=retiring,
-            )
-            staged = _stage_all(extractor, loader, salts, progress)
-            report = extractor.report
-            if client.breaker.tripped:
-                raise HubUnreachable(f"the Hub stopped answering mid-run: {client.breaker.tripped}")
-            _fail_if_nothing_worked(report, router_row)
-            merge_input = _merge_input(config, report, bool(router_row["complete"]), router_providers, retiring)
-            merge_input.catalog_proven = merge_input.catalog_proven and not loader.anonymous_rejects
-            drift = _reject_drift(writer, conn, run_id, staged, loader.rejects, config.history.max_reject_ratio)
-            if drift:  # the Hub changed shape: absences (and so misses) prove nothing this run
-                merge_input.catalog_proven, merge_input.proven_providers = False, set()
-            if not merge_input.catalog_proven:
-                merge_input.providers_absent = set()  # unprovable absences retire no provider either
-            merge_input.run_sources = [router_row, *(_run_source_row(l) for l in report.listings)]
-            counts = loader.merge(merge_input)
-            writer.close()
-        except BaseException:
-            writer.close(cancel=True)  # before the transaction rolls back: the connection is in one thread at a time
-            raise
+    with engine.connect() as conn:
+        loader = Loader(conn, At(run_id, started), config.history)
+        loader.create_staging()
+        salts, router_providers, router_row = _stage_router(client, loader, config.history.max_reject_ratio)
+        # Gone-looking providers: unknown to huggingface_hub and missing from the router's complete list.
+        known = set(known_providers())
+        retiring = set() if not router_row["complete"] else seen_providers - known - router_providers
+        extractor = Extractor(
+            client,
+            config,
+            extra_providers=seen_providers | router_providers,
+            last_counts=last_counts,
+            retiring=retiring,
+        )
+        staged = _stage_all(extractor, loader, salts, progress)
+        report = extractor.report
+        if client.breaker.tripped:
+            raise HubUnreachable(f"the Hub stopped answering mid-run: {client.breaker.tripped}")
+        _fail_if_nothing_worked(report, router_row)
+        merge_input = _merge_input(config, report, bool(router_row["complete"]), router_providers, retiring)
+        merge_input.catalog_proven = merge_input.catalog_proven and not loader.anonymous_rejects
+        drift = _reject_drift(loader, staged, config.history.max_reject_ratio)
+        if drift:  # the Hub changed shape: absences (and so misses) prove nothing this run
+            merge_input.catalog_proven, merge_input.proven_providers = False, set()
+        if not merge_input.catalog_proven:
+            merge_input.providers_absent = set()  # unprovable absences retire no provider either
+        merge_input.run_sources = [router_row, *(_run_source_row(l) for l in report.listings)]
+        counts = loader.merge(merge_input)
         finished = clock.iso(after=started)
         incomplete = report.incomplete + ([f"router: {router_row['error']}"] if router_row["error"] else [])
         incomplete += [drift] if drift else []
         if loader.anonymous_rejects:
             incomplete.append(f"{loader.anonymous_rejects} catalog items without an id: absences unprovable this run")
-        status = "partial" if incomplete else "complete"
-        conn.execute(
-            text(
-                """UPDATE runs SET status = :status, finished_at = :f, requests = :req, models_seen = :seen,
-                   models_added = :added, models_changed = :changed, models_removed = :removed,
-                   models_restored = :restored, rejects = :rejects, error = :error WHERE run_id = :id"""
-            ),
-            {
-                "status": status,
-                "f": finished,
-                "req": client.stats.requests,
-                "seen": counts.models_seen,
-                "added": counts.models_added,
-                "changed": counts.models_changed,
-                "removed": counts.models_removed,
-                "restored": counts.models_restored,
-                "rejects": loader.rejects,
-                "error": "; ".join(incomplete)[:2000] or None,
-                "id": run_id,
-            },
-        )
+        outcome = runs.RunOutcome(client.stats.requests, loader.rejects, incomplete)
+        status = runs.finish(conn, run_id, finished, counts, outcome)
         _pause_for_fault_tests()
+        conn.commit()
+    _roll_up_metrics(engine, config, started)
     return RunReport(
         run_id, status, started, finished, client.stats.requests, counts, loader.rejects, incomplete, report.listings
     )
+
+
+def _roll_up_metrics(engine: Engine, config: Config, started: str) -> None:
+    """Metrics past [history] keep_run_metrics_days become one per model per day; never fails a committed run."""
+    now = datetime.fromisoformat(started.replace("Z", "+00:00"))
+    try:
+        removed = prune(engine, config.history.keep_run_metrics_days, now, recent_only=True)
+    except SQLAlchemyError as exc:
+        log.warning("metric roll-up skipped (the run is committed; `hfsnap db prune` retries it): %s", exc)
+        return
+    if removed:
+        log.info("rolled up metrics older than %d days: %d rows", config.history.keep_run_metrics_days, removed)
 
 
 def reject_ratio(accepted: int, rejects: int) -> float:
@@ -388,13 +340,13 @@ def reject_ratio(accepted: int, rejects: int) -> float:
     return rejects / (accepted + rejects) if accepted + rejects else 0.0
 
 
-def _reject_drift(writer: Writer, conn: Any, run_id: int, accepted: int, rejects: int, limit: float) -> str | None:
+def _reject_drift(loader: Loader, accepted: int, limit: float) -> str | None:
     """Why the run must end partial because too much of what it received was rejected, or None."""
+    rejects = loader.rejects
     ratio = reject_ratio(accepted, rejects)
     if ratio <= limit:
         return None
-    # Rejects are written on the writer thread, in order: a query queued after them sees every one.
-    kind, count, example = writer.submit(_top_reject, conn, run_id).result()
+    kind, count, example = _top_reject(loader.staged_rejects())
     return (
         f"{rejects} of {accepted + rejects} records rejected ({ratio:.1%} > history.max_reject_ratio = {limit:g}): "
         f"most often {kind!r} ({count}x, e.g. {example or 'an item without an id'}); "
@@ -402,11 +354,11 @@ def _reject_drift(writer: Writer, conn: Any, run_id: int, accepted: int, rejects
     )
 
 
-def _top_reject(conn: Any, run_id: int) -> tuple[str, int, str | None]:
+def _top_reject(rejects: list[tuple[str, str | None]]) -> tuple[str, int, str | None]:
     """The most common reject reason of a run (provider names and the like folded), its count and an example id."""
     tally: Counter[str] = Counter()
     example: dict[str, str | None] = {}
-    for reason, model_id in conn.execute(text("SELECT reason, model_id FROM rejects WHERE run_id = :r"), {"r": run_id}):
+    for reason, model_id in rejects:
         kind = _REASON_DETAIL.sub("[*]", reason)
         tally[kind] += 1
         if example.get(kind) is None:
@@ -444,8 +396,8 @@ def _stage_all(
 ) -> int:
     """Dedupe by id across listings; transform only models whose fingerprint moved; stage in batches.
 
-    Two steps a page, one page apart: a page is fingerprinted and its router offers are looked up (on the writer
-    thread) while the previous page, whose offers have arrived by then, is transformed and handed to the writer.
+    Two steps a page, one page apart: a page is fingerprinted and its router offers are looked up, then the
+    previous page is transformed with its offers and staged.
     """
     known = loader.known_fingerprints()
     staged = 0  # distinct models accepted: the reject ratio's other half

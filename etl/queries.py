@@ -136,8 +136,9 @@ def export_records(engine: Engine, as_of: str | None) -> Iterator[dict[str, Any]
             text(
                 f"""SELECT v.record, mm.downloads, mm.likes
                 FROM catalog_membership c JOIN model_versions v ON v.model_id = c.model_id AND {at.valid("v")}
-                LEFT JOIN model_metrics mm ON mm.model_id = v.model_id AND mm.run_id = (
-                    SELECT MAX(x.run_id) FROM model_metrics x WHERE x.model_id = v.model_id AND x.run_id <= :run)
+                JOIN models k ON k.model_id = v.model_id
+                LEFT JOIN metric_spans mm ON mm.model_key = k.model_key AND mm.run_from = (
+                    SELECT MAX(x.run_from) FROM metric_spans x WHERE x.model_key = k.model_key AND x.run_from <= :run)
                 WHERE {at.valid("c")} ORDER BY v.model_id"""
             ),
             {"t": at.stamp, "run": run_id or 0},

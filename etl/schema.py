@@ -91,6 +91,8 @@ models = sa.Table(
     sa.Column("misses", sa.Integer, nullable=False, server_default="0"),  # consecutive proven misses
     sa.Column("row_hash", sa.String(40)),  # hash of the current version's record
     sa.Column("raw_hash", sa.String(40)),  # fingerprint of the raw item last transformed (skips unchanged items)
+    # Integer surrogate key of metric_spans; model_id stays the public key.
+    sa.Column("model_key", sa.Integer),
 )
 
 model_versions = sa.Table(
@@ -157,26 +159,32 @@ gating_history = sa.Table(
     ),
 )
 
-model_metrics = sa.Table(
-    "model_metrics",
+# Facts as spans over runs: a row holds values for the runs run_from <= run < run_to (run_to NULL: still current),
+# counting only runs that committed (complete or partial). A row is written only when a value changes or the model
+# (or rank) was absent from a run, so unchanged counters cost nothing; the views model_metrics and model_rankings
+# give the contract's one row per run.
+metric_spans = sa.Table(
+    "metric_spans",
     metadata,
-    sa.Column("run_id", sa.Integer, primary_key=True),
-    sa.Column("model_id", sa.String(255), primary_key=True),
+    sa.Column("model_key", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("run_from", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("run_to", sa.Integer),
     sa.Column("downloads", sa.BigInteger),
     sa.Column("likes", sa.Integer),
     sa.Column("trending_score", sa.Float),
     sa.Column("downloads_all_time", sa.BigInteger),
-    sqlite_with_rowid=False,  # facts are written every run: the primary key is the table, one B-tree less
+    sqlite_with_rowid=False,
 )
 
-model_rankings = sa.Table(
-    "model_rankings",
+ranking_spans = sa.Table(
+    "ranking_spans",
     metadata,
-    sa.Column("run_id", sa.Integer, primary_key=True),
     sa.Column("source", sa.String(128), primary_key=True),
     sa.Column("sort", sa.String(32), primary_key=True),
-    sa.Column("rank", sa.Integer, primary_key=True),
-    sa.Column("model_id", sa.String(255), nullable=False),
+    sa.Column("rank", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("run_from", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("run_to", sa.Integer),
+    sa.Column("model_id", sa.String(255), nullable=False),  # text: a ranked model may be one that was rejected
     sqlite_with_rowid=False,
 )
 
@@ -235,7 +243,20 @@ for _table, _cols in (
     sa.Index(f"ix_{_table.name}_key_run_to", *(_table.c[c] for c in _cols), _table.c.run_to)
     sa.Index(f"ix_{_table.name}_run_from", _table.c.run_from)
 
-sa.Index("ix_model_metrics_model", model_metrics.c.model_id, model_metrics.c.run_id)
+sa.Index("ux_models_key", models.c.model_key, unique=True)
+# Open spans (one per model or rank seen in the last run) and closed ones by where they end: a run's rows are found
+# through these two without reading the whole history.
+for _table, _cols in ((metric_spans, ("model_key",)), (ranking_spans, ("source", "sort", "rank"))):
+    _open = _table.c.run_to.is_(None)
+    sa.Index(
+        f"ux_{_table.name}_open",
+        *(_table.c[c] for c in _cols),
+        unique=True,
+        sqlite_where=_open,
+        postgresql_where=_open,
+    )
+    _closed = _table.c.run_to.is_not(None)
+    sa.Index(f"ix_{_table.name}_run_to", _table.c.run_to, sqlite_where=_closed, postgresql_where=_closed)
 sa.Index("ix_health_checks_pair", health_checks.c.model_id, health_checks.c.provider, health_checks.c.checked_at)
 sa.Index("ix_rejects_run", rejects.c.run_id)
 # Rows with a pending miss, few or none in a steady catalog: miss resets and retirements touch only these.
@@ -250,6 +271,8 @@ VIEW_NAMES = (
     "catalog",
     "catalog_changes",
     "health_latest",
+    "model_metrics",
+    "model_rankings",
     "last_run_changes",
     "provider_live_models",
     "models_lost_last_provider",

@@ -49,7 +49,8 @@ SELECT {j("id")} AS id, {j("name")} AS name, {j("slug")} AS slug, {j("hugging_fa
   {_providers_list(d)} AS providers
 FROM models m
 JOIN model_versions v ON v.model_id = m.model_id AND v.valid_to IS NULL{parse}
-LEFT JOIN model_metrics mm ON mm.model_id = m.model_id AND mm.run_id = m.last_seen_run
+LEFT JOIN metric_spans mm ON mm.model_key = m.model_key AND mm.run_from <= m.last_seen_run
+  AND (mm.run_to IS NULL OR mm.run_to > m.last_seen_run)
 WHERE m.listed = 1"""
 
 
@@ -125,10 +126,39 @@ FROM health_checks h
 WHERE h.check_id = (SELECT MAX(y.check_id) FROM health_checks y WHERE y.model_id = h.model_id AND y.provider = h.provider)"""
 
 
+def _spans_view(name: str, spans: str, columns: str, join: str = "") -> str:
+    """One row per committed run a span covers: open spans (run_to NULL) and closed ones in two arms, so a query
+    for one run reads each through its own index instead of the whole history."""
+    committed = "r.status IN ('complete', 'partial')"
+    return f"""CREATE VIEW {name} AS
+SELECT r.run_id AS run_id, {columns}
+FROM {spans} s JOIN runs r ON r.run_id >= s.run_from AND {committed}{join}
+WHERE s.run_to IS NULL
+UNION ALL
+SELECT r.run_id, {columns}
+FROM {spans} s JOIN runs r ON r.run_id >= s.run_from AND r.run_id < s.run_to AND {committed}{join}
+WHERE s.run_to IS NOT NULL"""
+
+
+MODEL_METRICS = _spans_view(
+    "model_metrics",
+    "metric_spans",
+    "m.model_id AS model_id, s.downloads AS downloads, s.likes AS likes, s.trending_score AS trending_score, "
+    "s.downloads_all_time AS downloads_all_time",
+    "\nJOIN models m ON m.model_key = s.model_key",
+)
+MODEL_RANKINGS = _spans_view(
+    "model_rankings",
+    "ranking_spans",
+    's.source AS source, s.sort AS sort, s."rank" AS "rank", s.model_id AS model_id',
+)
+
+
 def create_statements(dialect: str) -> list[str]:
     """CREATE VIEW statements, in order."""
-    return [catalog_sql(dialect), catalog_changes_sql(dialect), HEALTH_LATEST]
+    return [catalog_sql(dialect), catalog_changes_sql(dialect), HEALTH_LATEST, MODEL_METRICS, MODEL_RANKINGS]
 
 
 def drop_statements() -> list[str]:
-    return ["DROP VIEW IF EXISTS health_latest", "DROP VIEW IF EXISTS catalog_changes", "DROP VIEW IF EXISTS catalog"]
+    names = ("model_rankings", "model_metrics", "health_latest", "catalog_changes", "catalog")
+    return [f"DROP VIEW IF EXISTS {name}" for name in names]

@@ -24,6 +24,7 @@ from sqlalchemy.pool import NullPool
 from etl.config import Config, HistoryConfig, HubConfig
 from etl.fakehub import generate_catalog, make_app
 from etl.pipeline import Clock, RunReport, run_once
+from etl.scd2 import SCD2_TABLES
 
 BASE = "http://hub.test"
 TOKEN = "hf_testTOKENvalue0123456789"
@@ -213,8 +214,7 @@ class Harness:
         return rows[0][0] if rows else None
 
     def scd2_counts(self) -> dict[str, int]:
-        tables = ("model_versions", "model_providers", "provider_offers", "gating_history", "catalog_membership")
-        return {t: self.one(f"SELECT COUNT(*) FROM {t}") for t in tables}
+        return {t: self.one(f"SELECT COUNT(*) FROM {t}") for t in SCD2_TABLES}
 
     def close(self) -> None:
         if self._engine is not None:

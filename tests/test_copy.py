@@ -66,6 +66,8 @@ def _dump(url: str) -> dict[str, list[tuple]]:
             engine, "SELECT * FROM catalog_changes ORDER BY run_id, change, model_id, provider, before"
         )
         out["health_latest"] = run_sql(engine, "SELECT * FROM health_latest ORDER BY model_id, provider")
+        out["model_metrics"] = run_sql(engine, "SELECT * FROM model_metrics ORDER BY run_id, model_id")
+        out["model_rankings"] = run_sql(engine, "SELECT * FROM model_rankings ORDER BY run_id, source, sort, rank")
         return out
     finally:
         engine.dispose()
@@ -76,7 +78,7 @@ def test_copy_reproduces_every_table_and_view(history: Harness, target: str) -> 
     source = _dump(history.url)
     assert _dump(target) == source
     assert rows == {t: len(source[t]) for t in rows}
-    assert all(rows[t] for t in ("runs", "run_sources", "model_versions", "model_rankings", "rejects", "health_checks"))
+    assert all(rows[t] for t in ("runs", "run_sources", "model_versions", "ranking_spans", "metric_spans", "rejects", "health_checks"))
 
 
 def test_refresh_goes_on_from_the_copy(history: Harness, target: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -133,13 +135,13 @@ def test_copy_from_postgresql_back_to_sqlite(history: Harness, pg_url: str, tmp_
 def test_a_failed_copy_leaves_the_target_empty(
     history: Harness, pg_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    history.sql("UPDATE model_metrics SET likes = 'many' WHERE run_id = 4")  # SQLite keeps it; PostgreSQL will not
+    history.sql("UPDATE metric_spans SET likes = 'many' WHERE run_from = 1")  # SQLite keeps it; PostgreSQL will not
     assert cli_main(["db", "copy", "--from", history.url, "--to", pg_url]) == 1
     last = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress lines of the tables copied before
     assert (
-        last.startswith("hfsnap db: copying table model_metrics failed, the target is left empty: ")
+        last.startswith("hfsnap db: copying table metric_spans failed, the target is left empty: ")
         and '"many"' in last
     )
     assert all(rows == [] for name, rows in _dump(pg_url).items())
-    history.sql("UPDATE model_metrics SET likes = 0 WHERE run_id = 4")
+    history.sql("UPDATE metric_spans SET likes = 0 WHERE run_from = 1")
     assert cli_main(["db", "copy", "--from", history.url, "--to", pg_url]) == 0  # the same empty target, again

@@ -10,6 +10,7 @@ import pytest
 from etl.cli import main as cli_main
 from etl.config import HistoryConfig
 from etl.fakehub import parse_fault
+from etl.scd2 import HISTORY
 
 pytestmark = pytest.mark.both_backends
 
@@ -259,12 +260,7 @@ def test_only_one_current_row_per_key(harness):
         for model_id in _served(h, 5):
             h.catalog.update(model_id, gated="auto" if h.catalog.models[model_id].get("gated") != "auto" else False)
         h.refresh()
-    for table, key in (
-        ("model_versions", "model_id"),
-        ("gating_history", "model_id"),
-        ("model_providers", "model_id, provider"),
-        ("provider_offers", "model_id, provider"),
-    ):
+    for table, key in ((spec.name, ", ".join(spec.key)) for spec in HISTORY):
         assert (
             h.sql(f"SELECT {key}, COUNT(*) FROM {table} WHERE valid_to IS NULL GROUP BY {key} HAVING COUNT(*) > 1")
             == []

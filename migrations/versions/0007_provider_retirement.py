@@ -27,8 +27,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("provider_offers") as batch_op:
-        batch_op.drop_column("unmapped")
-    with op.batch_alter_table("providers") as batch_op:
-        batch_op.drop_column("retired_run")
-        batch_op.drop_column("misses")
+    # Plain DROP COLUMN (SQLite 3.35+): a batch copy would rename the table under views that read it
+    # (catalog_changes, the browse views), which SQLite refuses.
+    op.execute("ALTER TABLE provider_offers DROP COLUMN unmapped")
+    op.execute("ALTER TABLE providers DROP COLUMN retired_run")
+    op.execute("ALTER TABLE providers DROP COLUMN misses")

@@ -1,0 +1,151 @@
+"""SCD2 declared once: every versioned table is a `Spec`, merged by the same SQLAlchemy Core statements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+from sqlalchemy.sql.elements import ColumnElement
+
+from . import schema
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A history table: rows per key, a new one whenever a tracked column changes.
+
+    `carried` columns are copied into a new row but never compared (a version's full record follows its hash).
+    `stamped` tables carry valid_from / valid_to timestamps beside run_from / run_to; the compact fact tables
+    (metric_spans, ranking_spans) keep only the run numbers.
+    """
+
+    table: sa.Table
+    key: tuple[str, ...]
+    tracked: tuple[str, ...] = ()
+    carried: tuple[str, ...] = ()
+    stamped: bool = True
+
+    @property
+    def name(self) -> str:
+        return str(self.table.name)  # a plain str: SQLAlchemy's quoted_name is not a JSON key for orjson
+
+    def current(self, table: sa.Table | sa.Alias | None = None) -> ColumnElement[bool]:
+        t = self.table if table is None else table
+        return t.c.valid_to.is_(None) if self.stamped else t.c.run_to.is_(None)
+
+    def same_key(self, a: sa.FromClause, b: sa.FromClause) -> ColumnElement[bool]:
+        return sa.and_(*(a.c[k] == b.c[k] for k in self.key))
+
+
+@dataclass(frozen=True)
+class At:
+    """The run a merge writes: its id and its start time (valid_from / valid_to of what it opens and closes)."""
+
+    run: int
+    now: str
+
+
+VERSIONS = Spec(schema.model_versions, ("model_id",), ("row_hash",), carried=("record",))
+GATING = Spec(schema.gating_history, ("model_id",), ("gated",))
+MEMBERSHIP = Spec(schema.catalog_membership, ("model_id",))
+MAPPINGS = Spec(schema.model_providers, ("model_id", "provider"), ("provider_model_id", "status", "task", "adapter"))
+OFFERS = Spec(
+    schema.provider_offers,
+    ("model_id", "provider"),
+    (
+        "status",
+        "context_length",
+        "price_input",
+        "price_output",
+        "supports_tools",
+        "supports_structured_output",
+        "is_model_author",
+    ),
+)
+METRICS = Spec(
+    schema.metric_spans, ("model_key",), ("downloads", "likes", "trending_score", "downloads_all_time"), stamped=False
+)
+RANKINGS = Spec(schema.ranking_spans, ("source", "sort", "rank"), ("model_id",), stamped=False)
+
+HISTORY = (VERSIONS, GATING, MEMBERSHIP, MAPPINGS, OFFERS)
+"""The versioned tables of SPEC section 5 (valid_from / valid_to); tests and benches read this list."""
+FACTS = (METRICS, RANKINGS)
+"""Per-run facts stored as spans: a row only when a value changes or the key was absent from a run."""
+SCD2_TABLES = tuple(spec.name for spec in HISTORY)
+
+
+def rows(conn: Connection, statement: sa.Executable) -> int:
+    """Run an INSERT or UPDATE; how many rows it wrote (psycopg reports -1 for INSERT ... SELECT unless asked)."""
+    return conn.execute(statement.execution_options(preserve_rowcount=True)).rowcount or 0
+
+
+def close(conn: Connection, spec: Spec, at: At, where: ColumnElement[bool]) -> int:
+    """End the current rows that match `where`; returns how many."""
+    values: dict[str, object] = {"run_to": at.run}
+    if spec.stamped:
+        values["valid_to"] = at.now
+    return rows(conn, sa.update(spec.table).where(spec.current(), where).values(values))
+
+
+def changed(spec: Spec, stage: sa.Table, where: ColumnElement[bool] | None = None) -> ColumnElement[bool]:
+    """The current row has a staged observation whose tracked values differ (null-safe, as the dialect says it)."""
+    t = spec.table
+    differs = sa.or_(*(stage.c[c].is_distinct_from(t.c[c]) for c in spec.tracked))
+    return sa.exists().where(spec.same_key(stage, t), differs, *([] if where is None else [where]))
+
+
+def staged(spec: Spec, stage: sa.Table) -> ColumnElement[bool]:
+    """The current row's key was observed this run."""
+    return sa.exists().where(spec.same_key(stage, spec.table))
+
+
+def close_changed(conn: Connection, spec: Spec, stage: sa.Table, at: At) -> int:
+    return close(conn, spec, at, changed(spec, stage)) if spec.tracked else 0
+
+
+def open_missing(
+    conn: Connection, spec: Spec, stage: sa.Table, at: At, where: ColumnElement[bool] | None = None
+) -> int:
+    """A new current row for every staged key (matching `where`) that has none: new, changed or returning."""
+    t = spec.table
+    names = [*spec.key, *spec.tracked, *spec.carried]
+    stamps: list[sa.ColumnElement[object]] = [sa.literal(at.run, sa.Integer)]
+    targets = [*names, "run_from"]
+    if spec.stamped:
+        stamps.append(sa.literal(at.now, schema.TS))
+        targets.append("valid_from")
+    has_current = sa.exists().where(spec.same_key(t, stage), spec.current())
+    query = sa.select(*(stage.c[n] for n in names), *stamps).where(~has_current)
+    if where is not None:
+        query = query.where(where)
+    return rows(conn, sa.insert(t).from_select(targets, query))
+
+
+def merge_observed(conn: Connection, spec: Spec, stage: sa.Table, at: At) -> tuple[int, int]:
+    """Close rows whose tracked values moved, open rows for keys without one: (closed, opened)."""
+    closed = close_changed(conn, spec, stage, at)
+    return closed, open_missing(conn, spec, stage, at)
+
+
+def merge_facts(conn: Connection, spec: Spec, stage: sa.Table, at: At) -> int:
+    """A fact span table: close what changed and what this run did not observe, open the rest; rows opened."""
+    close_changed(conn, spec, stage, at)
+    close(conn, spec, at, ~staged(spec, stage))
+    return open_missing(conn, spec, stage, at)
+
+
+def reset_misses(conn: Connection, spec: Spec, present: ColumnElement[bool]) -> int:
+    t = spec.table
+    return rows(conn, sa.update(t).where(spec.current(), t.c.misses > 0, present).values(misses=0))
+
+
+def count_misses(conn: Connection, spec: Spec, absent: ColumnElement[bool]) -> int:
+    t = spec.table
+    return rows(conn, sa.update(t).where(spec.current(), absent).values(misses=t.c.misses + 1))
+
+
+def retire(conn: Connection, spec: Spec, at: At, after: int) -> int:
+    """Close current rows proven absent `after` runs in a row."""
+    misses = spec.table.c.misses
+    return close(conn, spec, at, sa.and_(misses > 0, misses >= after))

@@ -1,0 +1,84 @@
+"""A run's temporary staging tables, their columns taken from schema.py (one definition of every type)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from . import schema
+from .scd2 import OFFERS
+
+metadata = sa.MetaData()
+
+
+def _stage(name: str, *columns: tuple[sa.Table, str] | sa.Column[object]) -> sa.Table:
+    """A temporary table whose columns copy the named schema columns (all nullable, no keys while it fills)."""
+    cols = [c if isinstance(c, sa.Column) else sa.Column(c[1], c[0].c[c[1]].type) for c in columns]
+    return sa.Table(name, metadata, *cols, prefixes=["TEMPORARY"])
+
+
+def _of(table: sa.Table, *names: str) -> list[tuple[sa.Table, str]]:
+    return [(table, n) for n in names]
+
+
+_METRICS = ("downloads", "likes", "trending_score", "downloads_all_time")
+_MODEL = (
+    "model_id",
+    "author",
+    "pipeline_tag",
+    "library_name",
+    "gated",
+    "private",
+    "created_at",
+    "last_modified",
+    "num_parameters",
+    "license",
+    "tags",
+    "row_hash",
+)
+
+# Every model observed this run, light: where it was seen and its counters (model_key is filled at the merge).
+seen = _stage(
+    "stage_seen",
+    (schema.models, "model_id"),
+    sa.Column("in_catalog", schema.BOOL),
+    *_of(schema.metric_spans, *_METRICS),
+    (schema.models, "model_key"),
+)
+# Only models whose fingerprint moved (or that are new): the full normalized row.
+models = _stage(
+    "stage_models", *_of(schema.models, *_MODEL), (schema.model_versions, "record"), (schema.models, "raw_hash")
+)
+mappings = _stage(
+    "stage_mappings",
+    *_of(schema.model_providers, "model_id", "provider", "provider_model_id", "status", "task", "adapter"),
+)
+offers = _stage("stage_offers", *_of(schema.provider_offers, "model_id", "provider", *OFFERS.tracked))
+proven = _stage("stage_proven", (schema.providers, "provider"))
+providers = _stage("stage_providers", (schema.providers, "provider"), sa.Column("known", schema.BOOL))
+rankings = _stage("stage_rankings", *_of(schema.ranking_spans, "source", "sort", "rank", "model_id"))
+rejects = _stage("stage_rejects", *_of(schema.rejects, "source", "model_id", "reason", "payload"))
+
+TABLES = (seen, models, mappings, offers, proven, providers, rankings, rejects)
+# Unique, built once the tables are full (sorted, faster than a B-tree filled in random order): a model staged
+# twice fails the run instead of doubling it.
+KEYS: dict[sa.Table, tuple[str, ...]] = {
+    seen: ("model_id",),
+    models: ("model_id",),
+    mappings: ("model_id", "provider"),
+    offers: ("model_id", "provider"),
+    proven: ("provider",),
+    providers: ("provider",),
+    rankings: ("source", "sort", "rank"),
+}
+
+
+def create(conn: Connection) -> None:
+    for table in TABLES:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table.name}")
+        table.create(conn)
+
+
+def index(conn: Connection, *tables: sa.Table) -> None:
+    for table in tables:  # plain DDL: an sa.Index would attach to the shared Table and be created with it next run
+        conn.exec_driver_sql(f"CREATE UNIQUE INDEX {table.name}_key ON {table.name} ({', '.join(KEYS[table])})")

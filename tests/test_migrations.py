@@ -1,0 +1,112 @@
+"""Migration 0009 converts a 0004 database in place: every version, mapping, offer, gating row and metric survives."""
+
+from __future__ import annotations
+
+import pytest
+from alembic import command
+from conftest import Harness
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.pool import NullPool
+
+from etl.db import alembic_config, current, head, upgrade
+from etl.scd2 import SCD2_TABLES
+
+pytestmark = pytest.mark.both_backends
+
+OLD_FACTS = {
+    "model_metrics": "SELECT run_id, model_id, downloads, likes, trending_score, downloads_all_time FROM model_metrics"
+    " ORDER BY run_id, model_id",
+    "model_rankings": "SELECT run_id, source, sort, rank, model_id FROM model_rankings"
+    " ORDER BY run_id, source, sort, rank",
+}
+# Columns a migration after 0004 adds (0007): absent from the 0004 dump; their filled-in defaults are checked apart.
+ADDED = {"provider_offers": {"unmapped"}, "providers": {"misses", "retired_run"}}
+
+
+def _history(h: Harness) -> None:
+    """Five runs: drifting counters, a gating flip, a model away for a run, a price change, a top source."""
+    ids = sorted(h.catalog.served_ids())
+    h.refresh()
+    for n, model_id in enumerate(ids[:40]):
+        h.catalog.update(model_id, downloads=n * 7, likes=None if n % 5 == 0 else n)
+    gated = next(m for m in ids if h.catalog.models[m].get("gated") is False)
+    h.catalog.update(gated, gated="manual")
+    h.refresh()
+    away = ids[50]
+    item = h.catalog.models[away]
+    h.catalog.remove(away)
+    priced = next(m for m, entries in sorted(h.catalog.router.items()) if any(e.get("pricing") for e in entries))
+    entries = [dict(e) for e in h.catalog.router[priced]]
+    next(e for e in entries if e.get("pricing"))["pricing"] = {"input": 1.5, "output": 2.5}
+    h.catalog.set_router(priced, entries)
+    h.refresh()
+    h.catalog.put(item)
+    h.refresh()
+    h.refresh()
+
+
+def _dump(h: Harness) -> dict[str, list[tuple]]:
+    out = {name: h.sql(query) for name, query in OLD_FACTS.items()}
+    engine = create_engine(h.url, poolclass=NullPool)
+    columns = {t: [c["name"] for c in inspect(engine).get_columns(t)] for t in (*SCD2_TABLES, "providers")}
+    engine.dispose()
+    for table in (*SCD2_TABLES, "runs", "run_sources", "rejects", "providers"):
+        kept = [f'"{c}"' for c in columns[table] if c not in ADDED.get(table, ())] if table in columns else ["*"]
+        out[table] = sorted(h.sql(f"SELECT {', '.join(kept)} FROM {table}"), key=repr)
+    models = "model_id, author, gated, listed, first_seen_run, last_seen_run, misses, row_hash, raw_hash"
+    out["models"] = h.sql(f"SELECT {models} FROM models ORDER BY model_id")
+    return out
+
+
+def test_0009_upgrades_a_0004_database_without_losing_a_value(harness):
+    h = harness(models=200)
+    _history(h)
+    engine = create_engine(h.url, poolclass=NullPool)
+    cfg = alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0004")  # the 0004 tables, filled back from the spans
+    assert current(engine) == "0004"
+    # Rows only the 0004 loader wrote: a committed run where values repeat, move and go NULL, a failed run,
+    # then a run where a model comes back with the value it had before its gap.
+    with engine.begin() as conn:
+        last = conn.execute(text("SELECT MAX(run_id) FROM runs")).scalar_one()
+        for offset, status in ((1, "complete"), (2, "failed"), (3, "partial")):
+            run = conn.execute(
+                text("INSERT INTO runs (started_at, status, \"trigger\") VALUES (:s, :st, 'manual') RETURNING run_id"),
+                {"s": f"2026-02-0{offset}T00:00:00.000000Z", "st": status},
+            ).scalar_one()
+            assert run == last + offset
+        rows = conn.execute(
+            text("SELECT model_id, downloads, likes FROM model_metrics WHERE run_id = :r ORDER BY model_id"),
+            {"r": last},
+        ).all()
+        assert len(rows) > 20
+        for i, (model_id, downloads, likes) in enumerate(rows[:20]):
+            values = (downloads, likes) if i % 3 == 0 else ((downloads or 0) + 1, None)
+            conn.execute(
+                text("INSERT INTO model_metrics (run_id, model_id, downloads, likes) VALUES (:r, :m, :d, :l)"),
+                {"r": last + 1, "m": model_id, "d": values[0], "l": values[1]},
+            )
+            if i % 2 == 0:  # back after the gap of run last + 1 (for some) with the values of run `last`
+                conn.execute(
+                    text("INSERT INTO model_metrics (run_id, model_id, downloads, likes) VALUES (:r, :m, :d, :l)"),
+                    {"r": last + 3, "m": model_id, "d": downloads, "l": likes},
+                )
+        conn.execute(
+            text(
+                "INSERT INTO model_rankings (run_id, source, sort, rank, model_id) VALUES (:r, 's', 'downloads', 1, :m)"
+            ),
+            {"r": last + 1, "m": rows[0][0]},
+        )
+    before = _dump(h)
+    assert before["model_metrics"] and before["model_rankings"]
+    upgrade(engine)
+    assert current(engine) == head()
+    after = _dump(h)
+    assert after == before
+    assert h.sql("SELECT DISTINCT unmapped FROM provider_offers") == [(0,)]  # 0007's default, until the next merge
+    assert h.sql("SELECT DISTINCT misses, retired_run FROM providers") == [(0, None)]
+    engine.dispose()
+    # and the history goes on from the converted database
+    assert h.refresh().status == "complete"
