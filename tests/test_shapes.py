@@ -155,6 +155,8 @@ def test_removed_provider_stops_being_listed_after_the_misses(harness, answer):
     first = h.refresh()
     assert first.status == "complete", first.incomplete
     assert h.one("SELECT retired_run FROM providers WHERE provider = ?", GONE) is None
+    live = "SELECT COUNT(*) FROM provider_live_models WHERE provider = ?"
+    assert h.one(live, GONE) == 1
 
     # The Hub drops the provider: gone from every mapping and from the router.
     for model_id in served:
@@ -169,6 +171,7 @@ def test_removed_provider_stops_being_listed_after_the_misses(harness, answer):
     runs = [h.refresh() for _ in range(2)]
     assert [r.status for r in runs] == ["complete", "complete"], [r.incomplete for r in runs]
     assert h.one("SELECT retired_run FROM providers WHERE provider = ?", GONE) == runs[-1].run_id
+    assert h.one(live, GONE) == 0  # retired: no longer a live provider (migration 0010); its row stays
     # Its mappings were retired by the usual rules (two proven misses), and so were models only it served.
     assert h.one("SELECT COUNT(*) FROM model_providers WHERE provider = ? AND valid_to IS NULL", GONE) == 0
     assert h.one("SELECT COUNT(*) FROM model_providers WHERE provider = ? AND run_to = ?", GONE, runs[-1].run_id) > 0
