@@ -186,7 +186,10 @@ def has_schema(engine: Engine) -> bool:
 
 
 def reset_sequence(conn: Connection, table: Table) -> None:
-    """After rows were inserted with explicit ids: PostgreSQL's sequence must continue past them (SQLite needs nothing)."""
+    """After rows were inserted with explicit ids: PostgreSQL's sequence must continue past them.
+
+    SQLite needs nothing.
+    """
     if conn.dialect.name != "postgresql":
         return
     for column in table.primary_key.columns:
@@ -212,7 +215,7 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Any]) -> None:
         copy_rows(conn, table.name, rows, [c.name for c in table.columns])
         return
     names = [c.name for c in table.columns]
-    conn.execute(table.insert(), [dict(zip(names, row)) for row in rows])
+    conn.execute(table.insert(), [dict(zip(names, row, strict=False)) for row in rows])
 
 
 def copy_rows(conn: Connection, table: str, rows: Sequence[Any], columns: Sequence[str] | None = None) -> None:

@@ -58,7 +58,7 @@ class RunReport:
         return {"complete": 0, "partial": 3}.get(self.status, 1)
 
     def as_dict(self) -> dict[str, Any]:
-        catalog = [l for l in self.listings if l.kind == "catalog"]
+        catalog = [lst for lst in self.listings if lst.kind == "catalog"]
         return {
             "run_id": self.run_id,
             "status": self.status,
@@ -72,9 +72,9 @@ class RunReport:
             "models_restored": self.counts.models_restored,
             "rejects": self.rejects,
             "listings": len(self.listings),
-            "listings_complete": sum(l.complete for l in catalog),
-            "listings_capped": sum(l.capped for l in catalog),
-            "listings_failed": sum(bool(l.error) and not l.capped for l in self.listings),
+            "listings_complete": sum(lst.complete for lst in catalog),
+            "listings_capped": sum(lst.capped for lst in catalog),
+            "listings_failed": sum(bool(lst.error) and not lst.capped for lst in self.listings),
             "estimated_unreached": _unreached(self.listings),
             "incomplete": self.incomplete,
             "rows_written": self.counts.rows_written,
@@ -84,7 +84,9 @@ class RunReport:
 
 def _unreached(listings: list[Listing]) -> int:
     """Sum over capped partitions of (estimated total - reached)."""
-    return sum(max(0, (l.estimated_total or 0) - (l.reached or 0)) for l in listings if l.estimated_total is not None)
+    return sum(
+        max(0, (lst.estimated_total or 0) - (lst.reached or 0)) for lst in listings if lst.estimated_total is not None
+    )
 
 
 class Clock:
@@ -196,7 +198,8 @@ def _previous_state(engine: Engine) -> tuple[set[str], dict[tuple[str, str, str]
         rows = conn.execute(
             text(
                 """SELECT source, "partition", sort, items FROM run_sources WHERE id IN
-                   (SELECT MAX(id) FROM run_sources WHERE complete = 1 AND kind = 'catalog' GROUP BY source, "partition", sort)"""
+                   (SELECT MAX(id) FROM run_sources WHERE complete = 1 AND kind = 'catalog'
+                    GROUP BY source, "partition", sort)"""
             )
         )
         counts = {(r[0], r[1], r[2]): int(r[3]) for r in rows}
@@ -287,7 +290,7 @@ def _extract_and_load(
         drift = _reject_drift(loader, staged, config.history.max_reject_ratio)
         if drift:  # the Hub changed shape: absences (and so misses) prove nothing this run
             merge_input.catalog_proven, merge_input.proven_providers = False, set()
-        merge_input.run_sources = [router_row, *(_run_source_row(l) for l in report.listings)]
+        merge_input.run_sources = [router_row, *(_run_source_row(lst) for lst in report.listings)]
         counts = loader.merge(merge_input)
         finished = clock.iso(after=started)
         incomplete = report.incomplete + ([f"router: {router_row['error']}"] if router_row["error"] else [])
@@ -355,7 +358,7 @@ _REASON_DETAIL = re.compile(r"\[[^\]]*\]")
 
 def _fail_if_nothing_worked(report: ExtractionReport, router_row: dict[str, Any]) -> None:
     """A Hub that answered no listing at all is a failed run (exit 1), not a partial one."""
-    if report.listings and all(l.error and not l.capped for l in report.listings):
+    if report.listings and all(lst.error and not lst.capped for lst in report.listings):
         first = report.listings[0].error or "unknown error"
         raise HubError(f"the Hub answered no listing: {first}")
 
@@ -473,28 +476,31 @@ def _merge_input(
     ids = report.providers_seen | router_providers
     ids |= {p for (_, p), node in report.roots.items() if node.primary.items}
     rankings = [
-        (l.source, l.sort, rank, m) for l in report.listings if l.kind == "top" for rank, m in enumerate(l.ranking, 1)
+        (lst.source, lst.sort, rank, m)
+        for lst in report.listings
+        if lst.kind == "top"
+        for rank, m in enumerate(lst.ranking, 1)
     ]
     # A provider id no backend can store came only with rejected mappings: it is nobody's provider.
     proven, ids = {p for p in proven if checks.storable_provider(p)}, {p for p in ids if checks.storable_provider(p)}
     return MergeInput(catalog_proven, proven, router_complete, {p: p in known for p in ids}, rankings)
 
 
-def _run_source_row(l: Listing) -> dict[str, Any]:
+def _run_source_row(lst: Listing) -> dict[str, Any]:
     return {
-        "source": l.source,
-        "partition": l.partition,
-        "sort": l.sort,
-        "pages": l.pages,
-        "items": l.items,
-        "complete": int(l.complete),
-        "capped": int(l.capped),
-        "estimated_total": l.estimated_total,
-        "error": l.error,
-        "kind": l.kind,
-        "parent": l.parent,
-        "reached": l.reached,
-        "proven": int(l.proven),
-        "shrunk": int(l.shrunk),
-        "requests": l.pages,
+        "source": lst.source,
+        "partition": lst.partition,
+        "sort": lst.sort,
+        "pages": lst.pages,
+        "items": lst.items,
+        "complete": int(lst.complete),
+        "capped": int(lst.capped),
+        "estimated_total": lst.estimated_total,
+        "error": lst.error,
+        "kind": lst.kind,
+        "parent": lst.parent,
+        "reached": lst.reached,
+        "proven": int(lst.proven),
+        "shrunk": int(lst.shrunk),
+        "requests": lst.pages,
     }
