@@ -161,7 +161,7 @@ def upgrade(engine: Engine) -> None:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
     except OperationalError as exc:
-        raise LoadError(f"cannot open database {describe(engine)}: {one_line(exc.orig)}") from None
+        raise LoadError(f"cannot open database {describe(engine)}: {one_line(exc.orig or exc)}") from None
     except SQLAlchemyError as exc:
         raise LoadError(f"migrating {describe(engine)} failed: {one_line(exc)}") from None
 

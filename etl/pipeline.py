@@ -162,7 +162,7 @@ def _locked_run(
 ) -> RunReport:
     token = token if token is not None else resolve_token()
     run_id, started = runs.start(engine, trigger, lambda after: clock.iso(after=after))
-    client = HubClient(config.hub, token=token, transport=transport, **({"sleep": sleep} if sleep else {}))
+    client = HubClient(config.hub, token=token, transport=transport, sleep=sleep or time.sleep)
     try:
         client.preflight()
         report = _extract_and_load(engine, config, client, run_id, started, clock, progress)

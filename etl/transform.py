@@ -204,7 +204,7 @@ def parse_offers(entry: Any) -> tuple[str, tuple[Offer, ...]]:
     for p in entry.get("providers") or ():
         if not isinstance(p, dict) or not isinstance(p.get("provider"), str):
             raise RejectItem(f"router entry {entry['id']}: provider entry without a provider id")
-        pricing = p.get("pricing") if isinstance(p.get("pricing"), dict) else {}
+        pricing = given if isinstance(given := p.get("pricing"), dict) else {}
         offers[p["provider"]] = Offer(
             provider=p["provider"],
             status=p.get("status") if isinstance(p.get("status"), str) else None,
@@ -253,8 +253,8 @@ def _num_parameters(item: dict[str, Any]) -> int | None:
 
 def _license(tags: list[str], item: dict[str, Any]) -> str | None:
     card = item.get("cardData")
-    if isinstance(card, dict) and isinstance(card.get("license"), str):
-        return card["license"]
+    if isinstance(card, dict) and isinstance(license_ := card.get("license"), str):
+        return license_
     for tag in tags:
         if tag.startswith("license:"):
             return tag[8:]

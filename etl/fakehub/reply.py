@@ -14,7 +14,7 @@ except ImportError:  # pragma: no cover - httpx is a project dependency; keep th
     _TransportError = ConnectionError  # type: ignore[assignment,misc]
 
 
-class DropConnection(ConnectionResetError, _TransportError):  # type: ignore[misc]
+class DropConnection(ConnectionResetError, _TransportError):
     """Raised by the app to hang up without a response.
 
     wsgiref swallows ConnectionResetError and closes the socket without writing anything (the client sees
