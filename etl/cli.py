@@ -113,7 +113,7 @@ def _progress_bar() -> Any:
         from tqdm import tqdm
 
         bar = tqdm(unit=" models", desc="refresh", leave=False)
-        bar.update_to = lambda n: bar.update(n - bar.n)  # type: ignore[attr-defined]
+        bar.update_to = lambda n: bar.update(n - bar.n)  # type: ignore[attr-defined]  # the progress callback
         return bar
 
     class _Lines:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, func, inspect, select, text
@@ -20,6 +20,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from .errors import ConfigError, LoadError, UsageError
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 log = logging.getLogger("hfsnap.db")
 PG_MIGRATION_LOCK_KEY = 0x68667375  # "hfsu": concurrent `upgrade`s of one PostgreSQL database take turns
@@ -85,7 +88,7 @@ def describe_url(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
-def _sqlite_read_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_read_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA query_only=ON")  # belt and braces over mode=ro
     cur.execute("PRAGMA busy_timeout=30000")
@@ -114,7 +117,7 @@ def one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")  # readers never block the run, the run never blocks readers
     cur.execute("PRAGMA synchronous=NORMAL")
@@ -140,7 +143,7 @@ def migrations_dir() -> str:
     raise ConfigError(f"the hfsnap installation has no migrations (looked in etl.migrations and {checkout})")
 
 
-def alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
+def alembic_config(engine: Engine) -> AlembicConfig:
     from alembic.config import Config as AlembicConfig
 
     cfg = AlembicConfig()
@@ -222,7 +225,7 @@ def copy_rows(conn: Connection, table: str, rows: Sequence[Any], columns: Sequen
     """PostgreSQL's COPY FROM STDIN through psycopg 3, in the connection's transaction: the fastest way in."""
     quote = conn.dialect.identifier_preparer.quote
     names = f" ({', '.join(quote(c) for c in columns)})" if columns else ""
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]  # None only once detached
     with cursor.copy(f"COPY {quote(table)}{names} FROM STDIN") as copy:
         for row in rows:
             copy.write_row(tuple(row))

@@ -218,7 +218,7 @@ class Extractor:
         self.report = ExtractionReport()
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=2)  # bounded: parsed pages wait here, memory does not grow
         self._stop = threading.Event()
-        self._nodes: dict[int, Node] = {}
+        self._nodes: dict[int, Node | None] = {}
 
     # ---- planning -------------------------------------------------------------------------------
 
@@ -338,7 +338,7 @@ class Extractor:
             nonlocal active
             if node is not None:
                 node.pending += 1
-            self._nodes[id(listing)] = node  # type: ignore[assignment]
+            self._nodes[id(listing)] = node
             self.report.listings.append(listing)
             pool.submit(self._run_listing, listing)
             active += 1

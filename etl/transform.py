@@ -273,7 +273,7 @@ def _cheapest(offers: tuple[Offer, ...]) -> Offer | None:
     live = [o for o in offers if o.status in (None, "live")]
     priced = [o for o in live if o.price_input is not None and o.price_output is not None]
     if priced:
-        return min(priced, key=lambda o: (o.price_input + o.price_output, o.provider))  # type: ignore[operator]
+        return min(priced, key=lambda o: ((o.price_input or 0.0) + (o.price_output or 0.0), o.provider))
     with_ctx = [o for o in live if o.context_length]
     return max(with_ctx, key=lambda o: (o.context_length, o.provider)) if with_ctx else None
 

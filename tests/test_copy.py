@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -51,7 +51,7 @@ def history(tmp_path: Path) -> Iterator[Harness]:
 
 
 @pytest.fixture
-def target(new_db) -> str:  # type: ignore[no-untyped-def]
+def target(new_db: Callable[[str], str]) -> str:
     """An empty database of the test's backend, beside the history's SQLite file."""
     return new_db("target")
 
