@@ -1,4 +1,4 @@
-# hfsnap: `make demo` (offline), `make refresh` (real Hub), `make test`, `make browse [DB=data/demo.db]`.
+# hfsnap: `make demo` (offline), `make refresh` (real Hub), `make test`, `make lint`, `make browse [DB=data/demo.db]`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,14 +8,14 @@ DEMO_LATENCY_MS ?= 20
 DB ?= data/hf_catalog.db
 PORT ?= 8001
 
-.PHONY: install demo refresh test schedule bench health status browse clean
+.PHONY: install demo refresh test lint schedule bench health status browse clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,browse]'
+	$(BIN)/python -m pip install --quiet -e '.[test,browse,lint]'
 	touch $(STAMP)
 
 demo: install
@@ -26,6 +26,12 @@ refresh: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# ruff (lint and format) over the tree; mypy strict over etl/ (settings in pyproject.toml)
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy etl
 
 schedule: install
 	$(BIN)/hfsnap schedule

@@ -92,8 +92,10 @@ def main() -> None:
             )
     big = {p: n for p, n in per_provider.items() if n > 1000}
     print(
-        f"coverage: {MODELS} models, {len(served)} provider-served, {len(per_provider)} providers ({big} over the cap); "
-        f"ideal bound sum(ceil(n/1000)) = {lower} requests; task/range bound (a partition by task and parameter range) = {bound}"
+        f"coverage: {MODELS} models, {len(served)} provider-served, {len(per_provider)} providers "
+        f"({big} over the cap); "
+        f"ideal bound sum(ceil(n/1000)) = {lower} requests; "
+        f"task/range bound (a partition by task and parameter range) = {bound}"
     )
     print(table(rows, ("hub", "approach", "reached", "coverage", "requests", "vs ideal", "vs task/range", "note")))
 

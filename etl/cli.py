@@ -12,7 +12,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -40,15 +40,15 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(data)
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StderrHandler(logging.StreamHandler[TextIO]):
     """Writes to whatever sys.stderr is now (tests and daemons swap it)."""
 
-    @property  # type: ignore[override]
-    def stream(self):  # type: ignore[no-untyped-def]
+    @property
+    def stream(self) -> TextIO:
         return sys.stderr
 
     @stream.setter
-    def stream(self, _value) -> None:  # type: ignore[no-untyped-def]
+    def stream(self, _value: TextIO) -> None:
         pass
 
 
@@ -96,7 +96,8 @@ def _render_refresh(d: dict[str, Any]) -> str:
         f"run {d['run_id']}: {d['status']} in {d['requests']} requests ({d['started_at']} -> {d['finished_at']})",
         f"  models seen {d['models_seen']}, added {d['models_added']}, changed {d['models_changed']}, "
         f"removed {d['models_removed']}, restored {d['models_restored']}, rejects {d['rejects']}",
-        f"  listings {d['listings']}: complete {d['listings_complete']}, capped {d['listings_capped']}, failed {d['listings_failed']}",
+        f"  listings {d['listings']}: complete {d['listings_complete']}, capped {d['listings_capped']}, "
+        f"failed {d['listings_failed']}",
     ]
     if d["estimated_unreached"]:
         lines.append(
@@ -112,7 +113,7 @@ def _progress_bar() -> Any:
         from tqdm import tqdm
 
         bar = tqdm(unit=" models", desc="refresh", leave=False)
-        bar.update_to = lambda n: bar.update(n - bar.n)  # type: ignore[attr-defined]
+        bar.update_to = lambda n: bar.update(n - bar.n)  # type: ignore[attr-defined]  # the progress callback
         return bar
 
     class _Lines:
@@ -149,7 +150,8 @@ def _render_status(d: dict[str, Any]) -> str:
     lines = ["runs:"]
     for r in d["runs"]:
         lines.append(
-            f"  #{r['run_id']} {r['started_at']} {r['status']:<8} {r['trigger']:<9} requests {r['requests']}, seen {r['models_seen']}, "
+            f"  #{r['run_id']} {r['started_at']} {r['status']:<8} {r['trigger']:<9} requests {r['requests']}, "
+            f"seen {r['models_seen']}, "
             f"+{r['models_added']} ~{r['models_changed']} -{r['models_removed']}, "
             f"rejects {r['rejects']} ({r['reject_ratio']:.1%})" + (f"  ({r['error'][:100]})" if r["error"] else "")
         )
@@ -159,7 +161,8 @@ def _render_status(d: dict[str, Any]) -> str:
         lines.append("last run, per source:")
         for s in d["last_run_sources"]:
             lines.append(
-                f"  {s['source']:<28} {s['kind']:<9} listings {s['listings']}: complete {s['complete']}, capped {s['capped']}, failed {s['failed']}; items {s['items']}"
+                f"  {s['source']:<28} {s['kind']:<9} listings {s['listings']}: complete {s['complete']}, "
+                f"capped {s['capped']}, failed {s['failed']}; items {s['items']}"
             )
     lines.append("counts: " + ", ".join(f"{k} {v}" for k, v in d["counts"].items()))
     if d["db_size_bytes"] is not None:

@@ -69,7 +69,7 @@ def _check_source(source: Engine, url: str) -> None:
     try:
         revision = current(source)
     except OperationalError as exc:
-        raise LoadError(f"cannot open database {describe(source)}: {one_line(exc.orig)}") from None
+        raise LoadError(f"cannot open database {describe(source)}: {one_line(exc.orig or exc)}") from None
     if revision is None:
         raise UsageError(f"--from: {describe(source)} holds no hfsnap history")
     if revision != head():

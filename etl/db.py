@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, func, inspect, select, text
@@ -20,6 +20,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from .errors import ConfigError, LoadError, UsageError
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 log = logging.getLogger("hfsnap.db")
 PG_MIGRATION_LOCK_KEY = 0x68667375  # "hfsu": concurrent `upgrade`s of one PostgreSQL database take turns
@@ -85,7 +88,7 @@ def describe_url(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
-def _sqlite_read_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_read_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA query_only=ON")  # belt and braces over mode=ro
     cur.execute("PRAGMA busy_timeout=30000")
@@ -114,7 +117,7 @@ def one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")  # readers never block the run, the run never blocks readers
     cur.execute("PRAGMA synchronous=NORMAL")
@@ -140,7 +143,7 @@ def migrations_dir() -> str:
     raise ConfigError(f"the hfsnap installation has no migrations (looked in etl.migrations and {checkout})")
 
 
-def alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
+def alembic_config(engine: Engine) -> AlembicConfig:
     from alembic.config import Config as AlembicConfig
 
     cfg = AlembicConfig()
@@ -161,7 +164,7 @@ def upgrade(engine: Engine) -> None:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
     except OperationalError as exc:
-        raise LoadError(f"cannot open database {describe(engine)}: {one_line(exc.orig)}") from None
+        raise LoadError(f"cannot open database {describe(engine)}: {one_line(exc.orig or exc)}") from None
     except SQLAlchemyError as exc:
         raise LoadError(f"migrating {describe(engine)} failed: {one_line(exc)}") from None
 
@@ -186,7 +189,10 @@ def has_schema(engine: Engine) -> bool:
 
 
 def reset_sequence(conn: Connection, table: Table) -> None:
-    """After rows were inserted with explicit ids: PostgreSQL's sequence must continue past them (SQLite needs nothing)."""
+    """After rows were inserted with explicit ids: PostgreSQL's sequence must continue past them.
+
+    SQLite needs nothing.
+    """
     if conn.dialect.name != "postgresql":
         return
     for column in table.primary_key.columns:
@@ -212,14 +218,14 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Any]) -> None:
         copy_rows(conn, table.name, rows, [c.name for c in table.columns])
         return
     names = [c.name for c in table.columns]
-    conn.execute(table.insert(), [dict(zip(names, row)) for row in rows])
+    conn.execute(table.insert(), [dict(zip(names, row, strict=False)) for row in rows])
 
 
 def copy_rows(conn: Connection, table: str, rows: Sequence[Any], columns: Sequence[str] | None = None) -> None:
     """PostgreSQL's COPY FROM STDIN through psycopg 3, in the connection's transaction: the fastest way in."""
     quote = conn.dialect.identifier_preparer.quote
     names = f" ({', '.join(quote(c) for c in columns)})" if columns else ""
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]  # None only once detached
     with cursor.copy(f"COPY {quote(table)}{names} FROM STDIN") as copy:
         for row in rows:
             copy.write_row(tuple(row))

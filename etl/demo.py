@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     hub, url = start_fake_hub(args.models, args.latency_ms, mode=args.mode)
     started = time.monotonic()
     print(
-        f"demo: fake hub with {args.models} models at {url} (mode {args.mode}, {args.latency_ms} ms latency), up in {started - t0:.1f}s"
+        f"demo: fake hub with {args.models} models at {url} (mode {args.mode}, {args.latency_ms} ms latency), "
+        f"up in {started - t0:.1f}s"
     )
     env = {
         **os.environ,
@@ -73,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         hub.terminate()
         hub.wait(timeout=10)
     print(
-        f"demo: refresh exited {code} in {time.monotonic() - started:.1f}s (wall, hub start excluded); database {args.db}"
+        f"demo: refresh exited {code} in {time.monotonic() - started:.1f}s (wall, hub start excluded); "
+        f"database {args.db}"
     )
     print(f"demo: try  sqlite3 {args.db} 'SELECT id, context_length, pricing_prompt, providers FROM catalog LIMIT 5'")
     return code

@@ -166,7 +166,7 @@ class Node:
         return self.exhaustive and bool(self.children) and all(c.proven() for c in self.children)
 
     def failed(self) -> bool:
-        return any(l.error and not l.capped for l in self.listings) or any(c.failed() for c in self.children)
+        return any(lst.error and not lst.capped for lst in self.listings) or any(c.failed() for c in self.children)
 
 
 @dataclass
@@ -194,7 +194,9 @@ class ExtractionReport:
             if not n.proven() or _shrunk(n)
         ]
         out += [
-            f"{l.source} {l.partition} sort={l.sort}: {l.error}" for l in self.listings if l.kind == "top" and l.error
+            f"{lst.source} {lst.partition} sort={lst.sort}: {lst.error}"
+            for lst in self.listings
+            if lst.kind == "top" and lst.error
         ]
         return out
 
@@ -205,7 +207,7 @@ def _settle(node: Node) -> set[int]:
     for child in node.children:
         covered |= _settle(child)
     node.primary.proven = node.proven() and not node.primary.shrunk
-    sampled: set[int] = set().union(*(l.ids for l in node.listings))
+    sampled: set[int] = set().union(*(lst.ids for lst in node.listings))
     if node.primary.capped and sampled:
         # The sort-ordered samples recapture the split's catch: the share of sampled models that no part
         # reached estimates the share of the whole that lies outside the parts.
@@ -242,7 +244,7 @@ class Extractor:
         self.report = ExtractionReport()
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=2)  # bounded: parsed pages wait here, memory does not grow
         self._stop = threading.Event()
-        self._nodes: dict[int, Node] = {}
+        self._nodes: dict[int, Node | None] = {}
 
     # ---- planning -------------------------------------------------------------------------------
 
@@ -317,7 +319,7 @@ class Extractor:
 
     def _estimate(self, node: Node) -> None:
         """Reach and a capture-recapture estimate across the capped sort orders (Chapman, pairwise max)."""
-        sets = [l.ids for l in node.listings if l.ids]
+        sets = [lst.ids for lst in node.listings if lst.ids]
         union: set[int] = set().union(*sets) if sets else set()
         estimates = [len(union)]
         for a, b in itertools.combinations(sets, 2):
@@ -331,8 +333,8 @@ class Extractor:
         if node.depth >= MAX_DEPTH:
             return []
         rows = {}
-        for l in node.listings:
-            for summary in l.summaries or ():
+        for lst in node.listings:
+            for summary in lst.summaries or ():
                 rows[summary[0]] = summary
         parts, exhaustive = _split_filters(
             node.filters, list(rows.values()), node.primary.estimated_total or 0, self.config.hub.page_size
@@ -362,7 +364,7 @@ class Extractor:
             nonlocal active
             if node is not None:
                 node.pending += 1
-            self._nodes[id(listing)] = node  # type: ignore[assignment]
+            self._nodes[id(listing)] = node
             self.report.listings.append(listing)
             pool.submit(self._run_listing, listing)
             active += 1
@@ -394,7 +396,10 @@ class Extractor:
             last = self.last_counts.get((listing.source, listing.partition, listing.sort))
             if last and listing.items < last * self.config.history.max_shrink:
                 listing.complete, listing.shrunk = False, True
-                listing.error = f"shrunk from {last} to {listing.items} items (history.max_shrink = {self.config.history.max_shrink:g})"
+                listing.error = (
+                    f"shrunk from {last} to {listing.items} items "
+                    f"(history.max_shrink = {self.config.history.max_shrink:g})"
+                )
         if listing.error and not listing.capped and not listing.shrunk and listing.kind == "catalog":
             self.report.failed_sources.add(listing.source)  # a shrunk partition is unproven by its node
         if not listing.capped:

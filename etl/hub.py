@@ -9,7 +9,7 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 from urllib.parse import urlsplit
@@ -39,12 +39,12 @@ _RATELIMIT_T = re.compile(r"\bt=(\d+(?:\.\d+)?)")
 _RATELIMIT_R = re.compile(r"\br=(\d+)")
 
 
-def resolve_token(env: dict[str, str] | None = None) -> str | None:
+def resolve_token(env: Mapping[str, str] | None = None) -> str | None:
     """HF_TOKEN, else whatever huggingface_hub finds (token file, legacy variable...)."""
     import os
 
-    env = os.environ if env is None else env
-    token = (env.get("HF_TOKEN") or "").strip()
+    environ = os.environ if env is None else env
+    token = (environ.get("HF_TOKEN") or "").strip()
     if token:
         return token
     try:
@@ -232,7 +232,7 @@ def retry_wait(response: httpx.Response | None, attempt: int, rng: random.Random
         hinted = _server_hint(response)
         if hinted is not None:
             return min(MAX_WAIT_S, hinted + rng.uniform(0, 0.25))
-    base = min(MAX_WAIT_S, 0.5 * 2 ** (attempt - 1))
+    base = min(MAX_WAIT_S, 0.5 * 2.0 ** (attempt - 1))
     return base / 2 + rng.uniform(0, base / 2)
 
 
@@ -481,7 +481,7 @@ class HubClient:
         """GET {router}/v1/models -> its `data` entries, parsed as they are read (the list grows with the catalog)."""
         url = self.hub.router + "/v1/models"
         with tempfile.SpooledTemporaryFile(max_size=8 << 20) as body:
-            self._request("GET", url, sink=body)  # type: ignore[arg-type]
+            self._request("GET", url, sink=body)
             count = 0
             try:
                 for entry in ijson.items(body, "data.item", use_float=True):

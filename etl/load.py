@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import sqlalchemy as sa
@@ -21,6 +21,7 @@ from .scd2 import At
 from .transform import ModelRow, Offer, Seen, fingerprint_key, item_id
 
 MAX_REJECTS = 10_000  # per run; beyond that they are only counted
+_T = TypeVar("_T")  # what a function handed to Loader._do returns
 
 
 @dataclass
@@ -78,9 +79,9 @@ class Loader:
 
     # ---- staging --------------------------------------------------------------------------------
 
-    def _do(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+    def _do(self, fn: Callable[..., _T], *args: Any) -> Future[_T]:
         """fn(*args) now, as a done future (callers look offers up a page ahead through this)."""
-        done: Future[Any] = Future()
+        done: Future[_T] = Future()
         done.set_result(fn(*args))
         return done
 
@@ -110,7 +111,7 @@ class Loader:
 
     def known_fingerprints(self) -> KeySet:
         """64-bit prefixes of every stored fingerprint (models with a current version), compactly."""
-        return self._do(self._known_fingerprints).result()  # type: ignore[no-any-return]
+        return self._do(self._known_fingerprints).result()
 
     def stage(self, seen: Sequence[Seen], rows: Sequence[ModelRow], in_catalog: bool) -> None:
         """Observed models (all of them, light, with their counters) and the full rows of those transformed."""
@@ -209,7 +210,8 @@ class Loader:
     def staged_rejects(self) -> list[tuple[str, str | None]]:
         """This run's rejects so far, (reason, model_id), once every queued insert has run."""
         s = staging.rejects
-        return self._do(lambda: [tuple(r) for r in self.conn.execute(sa.select(s.c.reason, s.c.model_id))]).result()  # type: ignore[no-any-return]
+        query = sa.select(s.c.reason, s.c.model_id)
+        return self._do(lambda: [(r.reason, r.model_id) for r in self.conn.execute(query)]).result()
 
     # ---- merging --------------------------------------------------------------------------------
 
@@ -224,7 +226,7 @@ class Loader:
 
         It leaves that transaction open: the caller writes the run's row in it and commits.
         """
-        return self._do(self._merge, inp).result()  # type: ignore[no-any-return]
+        return self._do(self._merge, inp).result()
 
     def _begin_merge(self) -> None:
         """End the staging transaction (temporary tables only) and open the one that writes the history.

@@ -97,7 +97,8 @@ def _pg_holder(conn: Connection) -> str:
         text(
             """SELECT a.pid, a.application_name, a.client_addr, a.backend_start FROM pg_locks l
                JOIN pg_stat_activity a ON a.pid = l.pid
-               WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+               WHERE l.locktype = 'advisory' AND l.granted
+                 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
                AND l.classid::bigint = 0 AND l.objid::bigint = :k AND l.objsubid = 1"""
         ),
         {"k": PG_LOCK_KEY},

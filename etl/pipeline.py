@@ -68,7 +68,7 @@ class RunReport:
         return {"complete": 0, "partial": 3}.get(self.status, 1)
 
     def as_dict(self) -> dict[str, Any]:
-        catalog = [l for l in self.listings if l.kind == "catalog"]
+        catalog = [lst for lst in self.listings if lst.kind == "catalog"]
         return {
             "run_id": self.run_id,
             "status": self.status,
@@ -82,9 +82,9 @@ class RunReport:
             "models_restored": self.counts.models_restored,
             "rejects": self.rejects,
             "listings": len(self.listings),
-            "listings_complete": sum(l.complete for l in catalog),
-            "listings_capped": sum(l.capped for l in catalog),
-            "listings_failed": sum(bool(l.error) and not l.capped for l in self.listings),
+            "listings_complete": sum(lst.complete for lst in catalog),
+            "listings_capped": sum(lst.capped for lst in catalog),
+            "listings_failed": sum(bool(lst.error) and not lst.capped for lst in self.listings),
             "estimated_unreached": _unreached(self.listings),
             "incomplete": self.incomplete,
             "rows_written": self.counts.rows_written,
@@ -94,7 +94,9 @@ class RunReport:
 
 def _unreached(listings: list[Listing]) -> int:
     """Sum over capped partitions of (estimated total - reached)."""
-    return sum(max(0, (l.estimated_total or 0) - (l.reached or 0)) for l in listings if l.estimated_total is not None)
+    return sum(
+        max(0, (lst.estimated_total or 0) - (lst.reached or 0)) for lst in listings if lst.estimated_total is not None
+    )
 
 
 class Clock:
@@ -170,7 +172,7 @@ def _locked_run(
 ) -> RunReport:
     token = token if token is not None else resolve_token()
     run_id, started = runs.start(engine, trigger, lambda after: clock.iso(after=after))
-    client = HubClient(config.hub, token=token, transport=transport, **({"sleep": sleep} if sleep else {}))
+    client = HubClient(config.hub, token=token, transport=transport, sleep=sleep or time.sleep)
     try:
         client.preflight()
         report = _extract_and_load(engine, config, client, run_id, started, clock, progress)
@@ -206,7 +208,8 @@ def _previous_state(engine: Engine) -> tuple[set[str], dict[tuple[str, str, str]
         rows = conn.execute(
             text(
                 """SELECT source, "partition", sort, items FROM run_sources WHERE id IN
-                   (SELECT MAX(id) FROM run_sources WHERE complete = 1 AND kind = 'catalog' GROUP BY source, "partition", sort)"""
+                   (SELECT MAX(id) FROM run_sources WHERE complete = 1 AND kind = 'catalog'
+                    GROUP BY source, "partition", sort)"""
             )
         )
         counts = {(r[0], r[1], r[2]): int(r[3]) for r in rows}
@@ -306,7 +309,7 @@ def _extract_and_load(
             merge_input.catalog_proven, merge_input.proven_providers = False, set()
         if not merge_input.catalog_proven:
             merge_input.providers_absent = set()  # unprovable absences retire no provider either
-        merge_input.run_sources = [router_row, *(_run_source_row(l) for l in report.listings)]
+        merge_input.run_sources = [router_row, *(_run_source_row(lst) for lst in report.listings)]
         counts = loader.merge(merge_input)
         finished = clock.iso(after=started)
         incomplete = report.incomplete + ([f"router: {router_row['error']}"] if router_row["error"] else [])
@@ -374,7 +377,7 @@ _REASON_DETAIL = re.compile(r"\[[^\]]*\]")
 
 def _fail_if_nothing_worked(report: ExtractionReport, router_row: dict[str, Any]) -> None:
     """A Hub that answered no listing at all is a failed run (exit 1), not a partial one."""
-    if report.listings and all(l.error and not l.capped for l in report.listings):
+    if report.listings and all(lst.error and not lst.capped for lst in report.listings):
         first = report.listings[0].error or "unknown error"
         raise HubError(f"the Hub answered no listing: {first}")
 
@@ -501,10 +504,10 @@ def _merge_input(
     ids |= {p for (_, p), node in report.roots.items() if node.primary.items}
     # An id no backend can store was rejected: its rank stays empty rather than failing the run.
     rankings = [
-        (l.source, l.sort, rank, m)
-        for l in report.listings
-        if l.kind == "top"
-        for rank, m in enumerate(l.ranking, 1)
+        (lst.source, lst.sort, rank, m)
+        for lst in report.listings
+        if lst.kind == "top"
+        for rank, m in enumerate(lst.ranking, 1)
         if checks.storable_id(m) is not None
     ]
     # A provider id no backend can store came only with rejected mappings: it is nobody's provider.
@@ -516,21 +519,21 @@ def _merge_input(
     )
 
 
-def _run_source_row(l: Listing) -> dict[str, Any]:
+def _run_source_row(lst: Listing) -> dict[str, Any]:
     return {
-        "source": l.source,
-        "partition": l.partition,
-        "sort": l.sort,
-        "pages": l.pages,
-        "items": l.items,
-        "complete": int(l.complete),
-        "capped": int(l.capped),
-        "estimated_total": l.estimated_total,
-        "error": l.error,
-        "kind": l.kind,
-        "parent": l.parent,
-        "reached": l.reached,
-        "proven": int(l.proven),
-        "shrunk": int(l.shrunk),
-        "requests": l.pages + l.probes,
+        "source": lst.source,
+        "partition": lst.partition,
+        "sort": lst.sort,
+        "pages": lst.pages,
+        "items": lst.items,
+        "complete": int(lst.complete),
+        "capped": int(lst.capped),
+        "estimated_total": lst.estimated_total,
+        "error": lst.error,
+        "kind": lst.kind,
+        "parent": lst.parent,
+        "reached": lst.reached,
+        "proven": int(lst.proven),
+        "shrunk": int(lst.shrunk),
+        "requests": lst.pages + lst.probes,
     }

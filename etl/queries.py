@@ -25,7 +25,8 @@ def status(engine: Engine, runs: int = 5) -> dict[str, Any]:
             for r in conn.execute(
                 text(
                     """SELECT run_id, started_at, finished_at, status, "trigger", requests, models_seen, models_added,
-               models_changed, models_removed, models_restored, rejects, error FROM runs ORDER BY run_id DESC LIMIT :n"""
+               models_changed, models_removed, models_restored, rejects, error
+               FROM runs ORDER BY run_id DESC LIMIT :n"""
                 ),
                 {"n": runs},
             )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
@@ -12,7 +14,7 @@ BOOL = sa.SmallInteger
 JSON_TEXT = sa.Text
 
 
-def _scd2(*extra: sa.Column) -> list[sa.Column]:
+def _scd2(*extra: sa.Column[Any]) -> list[sa.Column[Any]]:
     """The four SCD2 columns every versioned table carries."""
     return [
         *extra,
@@ -223,6 +225,8 @@ rejects = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("payload", sa.Text),
 )
+
+_cols: tuple[str, ...]  # the key columns of each table in the loops below
 
 # One current row per key, enforced by the database itself.
 for _table, _cols in (

@@ -214,7 +214,7 @@ def parse_offers(entry: Any) -> tuple[str, tuple[Offer, ...]]:
     for p in entry.get("providers") or ():
         if not isinstance(p, dict) or not isinstance(p.get("provider"), str):
             raise RejectItem(f"router entry {entry['id']}: provider entry without a provider id")
-        pricing = p.get("pricing") if isinstance(p.get("pricing"), dict) else {}
+        pricing = given if isinstance(given := p.get("pricing"), dict) else {}
         offers[p["provider"]] = Offer(
             provider=p["provider"],
             status=p.get("status") if isinstance(p.get("status"), str) else None,
@@ -263,8 +263,8 @@ def _num_parameters(item: dict[str, Any]) -> int | None:
 
 def _license(tags: list[str], item: dict[str, Any]) -> str | None:
     card = item.get("cardData")
-    if isinstance(card, dict) and isinstance(card.get("license"), str):
-        return card["license"]
+    if isinstance(card, dict) and isinstance(license_ := card.get("license"), str):
+        return license_
     for tag in tags:
         if tag.startswith("license:"):
             return tag[8:]
@@ -289,7 +289,7 @@ def _cheapest(offers: tuple[Offer, ...], mappings: tuple[Mapping, ...]) -> Offer
     live = [o for o in offers if o.status in (None, "live") and o.provider in mapped]
     priced = [o for o in live if o.price_input is not None and o.price_output is not None]
     if priced:
-        return min(priced, key=lambda o: (o.price_input + o.price_output, o.provider))  # type: ignore[operator]
+        return min(priced, key=lambda o: ((o.price_input or 0.0) + (o.price_output or 0.0), o.provider))
     with_ctx = [o for o in live if o.context_length]
     return max(with_ctx, key=lambda o: (o.context_length, o.provider)) if with_ctx else None
 

@@ -23,13 +23,17 @@ def _providers_list(dialect: str) -> str:
     """JSON list of a model's live provider ids, sorted, compact (["a","b"]) on both dialects."""
     inner = "FROM model_providers p WHERE p.model_id = m.model_id AND p.valid_to IS NULL AND p.status = 'live'"
     if dialect == "postgresql":
-        return f"(SELECT '[' || COALESCE(string_agg(to_json(p.provider)::text, ',' ORDER BY p.provider), '') || ']' {inner})"
+        agg = "string_agg(to_json(p.provider)::text, ',' ORDER BY p.provider)"
+        return f"(SELECT '[' || COALESCE({agg}, '') || ']' {inner})"
     return f"(SELECT json_group_array(provider) FROM (SELECT p.provider {inner} ORDER BY p.provider))"
 
 
 def catalog_sql(d: str) -> str:
     record = "j.record" if d == "postgresql" else "v.record"
-    j = lambda path, cast=None: _json(d, record, path, cast)  # noqa: E731
+
+    def j(path: str, cast: str | None = None) -> str:
+        return _json(d, record, path, cast)
+
     # PostgreSQL: parse each record once per row, not once per column.
     parse = "\nCROSS JOIN LATERAL (SELECT CAST(v.record AS json) AS record) j" if d == "postgresql" else ""
     return f"""CREATE VIEW catalog AS
@@ -82,7 +86,8 @@ SELECT c.run_from AS run_id, c.valid_from AS changed_at, c.model_id AS model_id,
        THEN 'restored' ELSE 'added' END AS change, CAST(NULL AS TEXT) AS before, CAST(NULL AS TEXT) AS after
 FROM catalog_membership c
 UNION ALL
-SELECT c.run_to, c.valid_to, c.model_id, NULL, 'removed', NULL, NULL FROM catalog_membership c WHERE c.valid_to IS NOT NULL
+SELECT c.run_to, c.valid_to, c.model_id, NULL, 'removed', NULL, NULL
+FROM catalog_membership c WHERE c.valid_to IS NOT NULL
 UNION ALL
 SELECT v.run_from, v.valid_from, v.model_id, NULL, 'changed', p.row_hash, v.row_hash
 FROM model_versions v JOIN model_versions p ON p.model_id = v.model_id AND p.run_to = v.run_from
@@ -103,10 +108,12 @@ SELECT n.run_from, n.valid_from, n.model_id, n.provider,
   CASE WHEN p.status <> n.status THEN 'provider_status' ELSE 'changed' END,
   CASE WHEN p.status <> n.status THEN p.status ELSE {_txt("p.provider_model_id")} || ' ' || {_txt("p.task")} END,
   CASE WHEN p.status <> n.status THEN n.status ELSE {_txt("n.provider_model_id")} || ' ' || {_txt("n.task")} END
-FROM model_providers n JOIN model_providers p ON p.model_id = n.model_id AND p.provider = n.provider AND p.run_to = n.run_from
+FROM model_providers n
+JOIN model_providers p ON p.model_id = n.model_id AND p.provider = n.provider AND p.run_to = n.run_from
 UNION ALL
 SELECT n.run_from, n.valid_from, n.model_id, n.provider, 'price',
-  (SELECT {_offer(d, "p")} FROM provider_offers p WHERE p.model_id = n.model_id AND p.provider = n.provider AND p.run_to = n.run_from),
+  (SELECT {_offer(d, "p")} FROM provider_offers p
+   WHERE p.model_id = n.model_id AND p.provider = n.provider AND p.run_to = n.run_from),
   {_offer(d, "n")}
 FROM provider_offers n
 UNION ALL
@@ -123,7 +130,8 @@ SELECT h.model_id AS model_id, h.provider AS provider, h.checked_at AS checked_a
    FROM health_checks x WHERE x.model_id = h.model_id AND x.provider = h.provider
    AND x.checked_epoch > h.checked_epoch - 86400) AS ok_ratio_24h
 FROM health_checks h
-WHERE h.check_id = (SELECT MAX(y.check_id) FROM health_checks y WHERE y.model_id = h.model_id AND y.provider = h.provider)"""
+WHERE h.check_id = (SELECT MAX(y.check_id) FROM health_checks y
+                    WHERE y.model_id = h.model_id AND y.provider = h.provider)"""
 
 
 def _spans_view(name: str, spans: str, columns: str, join: str = "") -> str:

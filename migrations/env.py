@@ -1,7 +1,7 @@
 """Alembic environment: runs on the connection hfsnap hands it (or the URL in alembic.ini)."""
 
 from alembic import context
-from sqlalchemy import engine_from_config, pool
+from sqlalchemy import Connection, engine_from_config, pool
 
 from etl.schema import metadata
 
@@ -9,7 +9,7 @@ config = context.config
 target_metadata = metadata
 
 
-def run_migrations(connection) -> None:  # type: ignore[no-untyped-def]
+def run_migrations(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -77,7 +77,8 @@ def test_unreachable_hub_is_one_line_and_exit_1(tmp_path, db_url):
 
 
 def test_unreachable_database_is_one_line_and_exit_1(tmp_path):
-    url = "postgresql://hfsnap:s3cret@127.0.0.1:9/hfsnap"  # nothing listens on port 9; a bare postgresql:// means psycopg 3
+    # Nothing listens on port 9; a bare postgresql:// means psycopg 3.
+    url = "postgresql://hfsnap:s3cret@127.0.0.1:9/hfsnap"
     out = _hfsnap(["status", "--db", url], _env("http://127.0.0.1:9", tmp_path))
     assert out.returncode == 1, out.stderr
     assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr and "s3cret" not in out.stderr
@@ -161,7 +162,10 @@ def _snapshot(url: str) -> dict[str, int]:
 
 
 def _wait_for_server_to_drop_the_killed_session(url: str) -> None:
-    """PostgreSQL rolls back and frees the advisory lock when it sees the dead client's socket close: soon, not at once."""
+    """PostgreSQL rolls back and frees the advisory lock when it sees the dead client's socket close.
+
+    Soon, not at once.
+    """
     deadline = time.monotonic() + 20
     while _rows(
         url, "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,10 @@ pytestmark = pytest.mark.both_backends
 
 @pytest.fixture
 def history(tmp_path: Path) -> Iterator[Harness]:
-    """A SQLite file with four runs of history: a gating flip, a retired model, a price change, rejects, health checks."""
+    """A SQLite file with four runs of history.
+
+    A gating flip, a retired model, a price change, rejects, health checks.
+    """
     h = Harness(tmp_path, models=300)
     h.app.faults.append(parse_fault("malformed:count=2,times=1"))
     h.refresh()
@@ -35,7 +38,8 @@ def history(tmp_path: Path) -> Iterator[Harness]:
         h.refresh()
     for n, outcome in enumerate(("ok", "payment")):
         h.sql(
-            "INSERT INTO health_checks (model_id, provider, checked_at, checked_epoch, outcome, http_status, latency_ms) "
+            "INSERT INTO health_checks "
+            "(model_id, provider, checked_at, checked_epoch, outcome, http_status, latency_ms) "
             "VALUES (?, 'novita', ?, ?, ?, 200, 12.5)",
             first,
             f"2026-01-02T00:00:0{n}.000000Z",
@@ -47,7 +51,7 @@ def history(tmp_path: Path) -> Iterator[Harness]:
 
 
 @pytest.fixture
-def target(new_db) -> str:  # type: ignore[no-untyped-def]
+def target(new_db: Callable[[str], str]) -> str:
     """An empty database of the test's backend, beside the history's SQLite file."""
     return new_db("target")
 
@@ -78,7 +82,10 @@ def test_copy_reproduces_every_table_and_view(history: Harness, target: str) -> 
     source = _dump(history.url)
     assert _dump(target) == source
     assert rows == {t: len(source[t]) for t in rows}
-    assert all(rows[t] for t in ("runs", "run_sources", "model_versions", "ranking_spans", "metric_spans", "rejects", "health_checks"))
+    assert all(
+        rows[t]
+        for t in ("runs", "run_sources", "model_versions", "ranking_spans", "metric_spans", "rejects", "health_checks")
+    )
 
 
 def test_refresh_goes_on_from_the_copy(history: Harness, target: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -139,8 +146,7 @@ def test_a_failed_copy_leaves_the_target_empty(
     assert cli_main(["db", "copy", "--from", history.url, "--to", pg_url]) == 1
     last = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress lines of the tables copied before
     assert (
-        last.startswith("hfsnap db: copying table metric_spans failed, the target is left empty: ")
-        and '"many"' in last
+        last.startswith("hfsnap db: copying table metric_spans failed, the target is left empty: ") and '"many"' in last
     )
     assert all(rows == [] for name, rows in _dump(pg_url).items())
     history.sql("UPDATE metric_spans SET likes = 0 WHERE run_from = 1")

@@ -35,7 +35,8 @@ def test_capped_mode_reaches_every_served_model(harness):
     # The big providers' own listings are capped; their narrower parts ended by themselves.
     for provider in ("hf-inference", "featherless-ai"):
         root = h.sql(
-            "SELECT capped, complete, estimated_total, reached FROM run_sources WHERE kind = 'catalog' AND sort = 'createdAt' AND \"partition\" = ?",
+            "SELECT capped, complete, estimated_total, reached FROM run_sources "
+            "WHERE kind = 'catalog' AND sort = 'createdAt' AND \"partition\" = ?",
             json.dumps({"inference_provider": provider}, separators=(",", ":")),
         )
         assert root and root[0][0] == 1 and root[0][1] == 0 and root[0][2] >= root[0][3] > 0

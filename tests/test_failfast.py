@@ -146,7 +146,7 @@ class DiesMidRun:
 @pytest.mark.parametrize("how", ["refuse", "hang"])
 def test_hub_that_dies_mid_run_ends_the_run_within_2_minutes(how: str, tmp_path: Path) -> None:
     app = DiesMidRun(make_app(generate_catalog(600, seed=3)), n=12, how=how)
-    url, stop = start_in_thread(app)  # type: ignore[arg-type]
+    url, stop = start_in_thread(app)  # type: ignore[arg-type]  # any WSGI app serves; this one wraps the fake hub
     app.stop_server = stop
     config = tmp_path / "paged.toml"  # small pages: the run is many requests long when the Hub dies
     config.write_text((ROOT / "config.toml").read_text().replace("page_size = 1000", "page_size = 20"))

@@ -274,7 +274,7 @@ def test_sort_order_ties_and_nulls(catalog: Catalog) -> None:
     keys = [(it.get("likes"), it["_id"]) for it in items]
     assert items[-1]["id"] == third and "likes" not in items[-1]
     valued = keys[:-1]
-    assert all(a[0] > b[0] or (a[0] == b[0] and a[1] < b[1]) for a, b in zip(valued, valued[1:]))
+    assert all(a[0] > b[0] or (a[0] == b[0] and a[1] < b[1]) for a, b in zip(valued, valued[1:], strict=False))
     private = {m for m, it in cat.models.items() if it["private"]}
     assert not private & {it["id"] for it in items}
 
@@ -543,7 +543,8 @@ def test_faults_list_is_mutable_at_runtime(client: httpx.Client, app: FakeHubApp
     [
         (
             "bogus",
-            "unknown fault kind 'bogus' (expected one of status, ratelimit, truncate, malformed, oldshape, loop",
+            "unknown fault kind 'bogus' "
+            "(expected one of status, ratelimit, truncate, malformed, oldshape, loop, shrink, slow, drift)",
         ),
         ("status:code=abc", "code must be a number"),
         ("status:code=42", "code must be an HTTP status"),

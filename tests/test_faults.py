@@ -1,4 +1,4 @@
-"""Fault injection through the fake hub's switches: each fault ends the way SPEC promises, retires nothing, keeps integrity."""
+"""Fault injection via the fake hub's switches: each fault ends as SPEC promises, retires nothing, keeps integrity."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ def test_latency_beyond_the_timeout_fails_that_listing_only(harness):
     finally:
         stop()
     assert report.status == "partial" and report.exit_code == 3
-    errors = [l.error for l in report.listings if l.error]
+    errors = [lst.error for lst in report.listings if lst.error]
     assert errors and all("timeout" in e for e in errors)
     assert report.counts.models_seen > 0.5 * len(h.catalog.served_ids())
 

@@ -280,7 +280,9 @@ def test_token_is_never_stored_logged_or_printed(
 ) -> None:
     from etl.fakehub.server import start_in_thread
 
-    for pair, behaviour in zip(_pairs(hub), ("auth", "payment", "server_error", "rate_limited", "not_found")):
+    for pair, behaviour in zip(
+        _pairs(hub), ("auth", "payment", "server_error", "rate_limited", "not_found"), strict=False
+    ):
         hub.catalog.health[pair] = behaviour
     url, stop = start_in_thread(hub.app)
     db = tmp_path / "secret.db"

@@ -1,4 +1,4 @@
-"""The history semantics of SPEC section 5, one rule per test, over the fake hub and a real database (SQLite and PostgreSQL)."""
+"""The history semantics of SPEC section 5, one rule per test, over the fake hub and a real SQLite/PostgreSQL DB."""
 
 from __future__ import annotations
 
@@ -129,7 +129,8 @@ def test_price_change_versions_the_offer(harness):
     h.catalog.set_router(model_id, entries)
     h.refresh()
     rows = h.sql(
-        "SELECT price_input, price_output FROM provider_offers WHERE model_id = ? AND provider = ? AND valid_to IS NULL",
+        "SELECT price_input, price_output FROM provider_offers "
+        "WHERE model_id = ? AND provider = ? AND valid_to IS NULL",
         model_id,
         priced["provider"],
     )
@@ -184,7 +185,10 @@ def test_restored_model_opens_a_new_version(harness):
     assert report.counts.models_restored == 1
     assert h.one("SELECT listed FROM models WHERE model_id = ?", model_id) == 1
     assert h.one("SELECT COUNT(*) FROM model_versions WHERE model_id = ?", model_id) == 2
-    membership = "SELECT change FROM catalog_changes WHERE model_id = ? AND change IN ('added', 'removed', 'restored') ORDER BY run_id"
+    membership = (
+        "SELECT change FROM catalog_changes "
+        "WHERE model_id = ? AND change IN ('added', 'removed', 'restored') ORDER BY run_id"
+    )
     assert h.sql(membership, model_id) == [("added",), ("removed",), ("restored",)]
 
 

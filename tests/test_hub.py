@@ -1,4 +1,4 @@
-"""The HTTP client against the fake hub's fault switches: retries, rate limits, malformed bodies, loops, token hygiene."""
+"""The HTTP client against the fake hub's fault switches: retries, rate limits, bad bodies, loops, token hygiene."""
 
 from __future__ import annotations
 

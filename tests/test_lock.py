@@ -9,8 +9,9 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -93,7 +94,9 @@ def test_lock_of_a_killed_holder_is_free_at_once(holder: tuple[subprocess.Popen,
         assert lock_path(engine).read_text() == f"pid {os.getpid()} on {socket.gethostname()}"
 
 
-def test_run_left_running_by_a_killed_refresh_is_failed_by_the_next(tmp_path: Path, silent_hub: str, harness) -> None:  # type: ignore[no-untyped-def]
+def test_run_left_running_by_a_killed_refresh_is_failed_by_the_next(
+    tmp_path: Path, silent_hub: str, harness: Callable[..., Any]
+) -> None:
     db = tmp_path / "hf.db"
     proc = subprocess.Popen(
         [sys.executable, "-m", "etl", "refresh", "--db", f"sqlite:///{db}"],

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -77,7 +78,7 @@ def test_lock_of_a_killed_holder_is_free_soon(holder: subprocess.Popen[str], pg_
 
 
 @pytest.mark.postgres
-def test_the_lock_is_per_database(holder: subprocess.Popen[str], pg_server) -> None:  # type: ignore[no-untyped-def]
+def test_the_lock_is_per_database(holder: subprocess.Popen[str], pg_server: Any) -> None:
     other = pg_server.create()
     engine = make_engine(other)
     try:

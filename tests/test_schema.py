@@ -1,4 +1,4 @@
-"""The migrations build exactly schema.py, on SQLite and PostgreSQL, and the database meets the contract of SPEC section 5."""
+"""The migrations build exactly schema.py, on SQLite and PostgreSQL; the database meets SPEC section 5's contract."""
 
 from __future__ import annotations
 

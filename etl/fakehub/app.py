@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from . import listing, router, shapes
+from . import listing, router, shapes, vocab
 from .catalog import Catalog
 from .faults import Fault
 from .reply import Reply, error_reply, json_reply
@@ -224,7 +224,7 @@ class FakeHubApp:
         expand: list[str] = []
         for key, value in pairs:
             if key in ("expand", "expand[]"):
-                if value not in listing.EXPAND_KEYS:
+                if value not in vocab.EXPAND_KEYS:
                     raise listing.BadRequest(f"Invalid expand parameter {value!r}")
                 expand.append(value)
         return json_reply(200, shapes.model_info(item, tuple(expand)))

@@ -191,11 +191,11 @@ def _predicates(q: Query) -> list[Callable[[str, dict[str, Any]], bool]]:
         author = q.author
         preds.append(lambda mid, it: it.get("author", mid.partition("/")[0]) == author)
     for f in q.filters:  # ANDed; a filter matches a tag, the pipeline tag or the library
-        preds.append(
-            lambda mid, it, f=f: (
-                f in (it.get("tags") or ()) or it.get("pipeline_tag") == f or it.get("library_name") == f
-            )
-        )
+
+        def by_filter(mid: str, it: dict[str, Any], f: str = f) -> bool:
+            return f in (it.get("tags") or ()) or it.get("pipeline_tag") == f or it.get("library_name") == f
+
+        preds.append(by_filter)
     if q.pipeline_tag:
         tag = q.pipeline_tag
         preds.append(lambda mid, it: it.get("pipeline_tag") == tag)

@@ -11,10 +11,10 @@ import orjson
 try:  # lets in-process callers (httpx.WSGITransport) catch the drop as the transport error a socket would give
     from httpx import RemoteProtocolError as _TransportError
 except ImportError:  # pragma: no cover - httpx is a project dependency; keep the fake importable without it
-    _TransportError = ConnectionError  # type: ignore[assignment,misc]
+    _TransportError = ConnectionError  # type: ignore[assignment,misc]  # a stand-in class when httpx is absent
 
 
-class DropConnection(ConnectionResetError, _TransportError):  # type: ignore[misc]
+class DropConnection(ConnectionResetError, _TransportError):
     """Raised by the app to hang up without a response.
 
     wsgiref swallows ConnectionResetError and closes the socket without writing anything (the client sees

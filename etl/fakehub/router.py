@@ -19,7 +19,7 @@ HANG_SECONDS = 30.0  # default `hang` duration; apps copy it into `.hang_s` (tes
 
 def _created(item: dict[str, Any] | None) -> int:
     try:
-        stamp = str(item["createdAt"]).replace("Z", "+00:00")  # type: ignore[index]
+        stamp = str(item["createdAt"]).replace("Z", "+00:00")  # type: ignore[index]  # None: TypeError, caught
         return int(dt.datetime.fromisoformat(stamp).timestamp())
     except (TypeError, KeyError, ValueError):
         return 0

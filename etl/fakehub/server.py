@@ -29,7 +29,7 @@ class _QuietHandler(WSGIRequestHandler):
 def _make(app: FakeHubApp, host: str, port: int) -> tuple[_ThreadingWSGIServer, str]:
     server = make_server(host, port, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
     bound_host, bound_port = server.server_address[:2]
-    return server, f"http://{bound_host}:{bound_port}"  # type: ignore[str-bytes-safe]
+    return server, f"http://{bound_host!s}:{bound_port}"
 
 
 def serve(app: FakeHubApp, host: str = "127.0.0.1", port: int = 0, ready: Callable[[str], None] | None = None) -> None:
