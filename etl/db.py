@@ -34,12 +34,7 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     kwargs = {"connect_args": {"application_name": "hfsnap"}} if parsed.get_backend_name() == "postgresql" else {}
-    try:
-        engine = create_engine(parsed, **kwargs)
-    except (NoSuchModuleError, ImportError) as exc:
-        raise ConfigError(
-            f"db.url: no driver for {parsed.drivername!r} ({exc}); for PostgreSQL install hfsnap[postgres]"
-        ) from None
+    engine = _create_engine(parsed, kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -64,12 +59,7 @@ def open_existing(url: str) -> Engine:
     else:
         options = "-c default_transaction_read_only=on"
         kwargs["connect_args"] = {"application_name": "hfsnap", "options": options}
-    try:
-        engine = create_engine(parsed, **kwargs)
-    except (NoSuchModuleError, ImportError) as exc:
-        raise ConfigError(
-            f"db.url: no driver for {parsed.drivername!r} ({exc}); for PostgreSQL install hfsnap[postgres]"
-        ) from None
+    engine = _create_engine(parsed, kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_read_pragmas)
     try:
@@ -94,6 +84,16 @@ def _sqlite_read_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA cache_size=-16384")
     cur.close()
+
+
+def _create_engine(parsed: URL, kwargs: dict[str, Any]) -> Engine:
+    """`create_engine`, with a missing driver as one line naming the key and the extra to install."""
+    try:
+        return create_engine(parsed, **kwargs)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise ConfigError(
+            f"db.url: no driver for {parsed.drivername!r} ({exc}); for PostgreSQL install hfsnap[postgres]"
+        ) from None
 
 
 def parse_url(url: str) -> URL:
