@@ -18,6 +18,7 @@ import httpx
 import orjson
 
 from etl.extract import Listing
+from etl.hub import HubClient
 from etl.pipeline import run_once
 from etl.scd2 import SCD2_TABLES
 
@@ -88,7 +89,8 @@ def main() -> None:
             db = Path(tmp) / f"load{i}.db"
             config = bench_config(url, db).with_db(dbs.enter_context(bench_db(db)))
             t0, w0 = time.perf_counter(), written()
-            first = run_once(config, token="hf_bench")
+            with HubClient(config.hub, token="hf_bench") as client:
+                first = run_once(config, client)
             firsts.append(time.perf_counter() - t0)
             wrote = written() - w0
             w0 = written()
@@ -96,7 +98,8 @@ def main() -> None:
             floor_wrote = written() - w0
             floors.append(t_floor)
             t0 = time.perf_counter()
-            second = run_once(config, token="hf_bench")
+            with HubClient(config.hub, token="hf_bench") as client:
+                second = run_once(config, client)
             reruns.append(time.perf_counter() - t0)
     f = min(floors)
     scd2_rows = sum(v for k, v in second.counts.rows_written.items() if k in SCD2_TABLES)

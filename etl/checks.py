@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .transform import Offer, RejectItem
+from .errors import RejectItem
+
+if TYPE_CHECKING:
+    from .records import Offer
 
 INT64 = (-(2**63), 2**63 - 1)
 INT32 = (-(2**31), 2**31 - 1)
@@ -66,10 +69,10 @@ def _check_string(value: Any, what: str, limit: int) -> None:
 
 
 def check_item(item: dict[str, Any]) -> None:
-    """RejectItem if a listing item holds a value no backend column can take (wrong types are transform's job)."""
+    """RejectItem if a listing item holds a value no backend column can take (wrong types are parse_model's job)."""
     model_id = item.get("id")
     if model_id is None:
-        model_id = item.get("modelId")  # old-shape items are read by it (transform.item_id)
+        model_id = item.get("modelId")  # old-shape items are read by it (records.item_id)
     if isinstance(model_id, str):
         check_id(model_id)
     for key in _ITEM_INT64:

@@ -23,8 +23,9 @@ from .config import Config
 from .db import make_engine, upgrade
 from .dberrors import check_sqlite_files
 from .errors import LoadError, UsageError
-from .hub import HubClient, redact, resolve_token
+from .hub import HubClient, resolve_token
 from .lock import lock_path
+from .redaction import redact
 from .schema import health_checks, model_providers
 
 log = logging.getLogger("hfsnap.health")

@@ -21,6 +21,7 @@ from etl.errors import UsageError
 from etl.fakehub import generate_catalog, make_app
 from etl.fakehub.catalog import Catalog
 from etl.health import run_health
+from etl.hub import HubClient
 from etl.pipeline import run_once
 
 pytestmark = pytest.mark.both_backends
@@ -40,7 +41,8 @@ class Story:
 
     def refresh(self) -> None:
         transport = httpx.WSGITransport(app=self.app)
-        report = run_once(self.config, transport=transport, clock=self.clock, sleep=lambda _s: None, token=TOKEN)
+        with HubClient(self.config.hub, token=TOKEN, transport=transport, sleep=lambda _s: None) as client:
+            report = run_once(self.config, client, clock=self.clock)
         assert report.status == "complete", report.incomplete
 
     def probe(self) -> None:

@@ -1,0 +1,350 @@
+"""The types that cross stages, parsed once where a page is read: HubModel (and Reject) from /api/models, Offer."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from .checks import check_item, printable
+from .errors import RejectItem
+
+GATED_VALUES = {False: "false", None: "false", "false": "false", "auto": "auto", "manual": "manual", True: "manual"}
+MAPPING_STATUSES = frozenset({"live", "staging", "error"})
+# Every item field a HubModel is built from except the counters: equal values here mean an equal record, so their
+# hash (HubModel.content_hash) tells the pipeline a model it has already transformed.
+CONTENT_KEYS = (
+    "id",
+    "modelId",
+    "_id",
+    "author",
+    "createdAt",
+    "lastModified",
+    "gated",
+    "private",
+    "tags",
+    "pipeline_tag",
+    "library_name",
+    "safetensors",
+    "inferenceProviderMapping",
+    "cardData",
+)
+NO_ID = "item without an id"
+_STATUS_RANK = {"live": 0, "staging": 1, "error": 2}  # which of two entries for one provider wins
+_REQUIRED = ("providerId", "status", "task")  # what huggingface_hub requires of an entry (hub-api.md section 3)
+
+
+@dataclass(frozen=True, slots=True)
+class Mapping:
+    """One entry of a model's inferenceProviderMapping."""
+
+    provider: str
+    provider_model_id: str | None
+    status: str
+    task: str | None
+    adapter: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """One router entry for a (model, provider) pair; prices in USD per 1M tokens."""
+
+    provider: str
+    status: str | None
+    context_length: int | None
+    price_input: float | None
+    price_output: float | None
+    supports_tools: int | None
+    supports_structured_output: int | None
+    is_model_author: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class HubModel:
+    """One /api/models item, checked and typed: every field the transform and the history need."""
+
+    model_id: str
+    content_hash: bytes  # SHA-1 of the item's CONTENT_KEYS values as the Hub sent them (the counters left out)
+    author: str | None  # the item's, else the id's namespace
+    pipeline_tag: str | None
+    library_name: str | None
+    gated: str  # false | auto | manual
+    private: bool
+    created_at: str | None
+    created_epoch: int | None
+    last_modified: str | None
+    num_parameters: int | None
+    license: str | None
+    tags: tuple[str, ...]  # sorted, distinct
+    mappings: tuple[Mapping, ...]  # sorted by provider
+    downloads: int | None
+    likes: int | None
+    trending_score: float | None
+    downloads_all_time: int | None
+    problems: tuple[str, ...] = ()  # mapping entries left out, and why (a rejects row; the rest of the item loads)
+    raw: Any = None  # the item as sent, kept only with problems: the payload of that rejects row
+
+    @property
+    def providers(self) -> Iterable[str]:
+        """Every provider the item's mapping names, left-out entries included: extraction lists their partitions."""
+        if self.raw is not None:
+            return named_providers(self.raw.get("inferenceProviderMapping"))
+        return (m.provider for m in self.mappings)
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """An item that cannot be stored: the reason (for `rejects`), its id if it has one, and the item itself."""
+
+    model_id: str | None
+    reason: str
+    item: Any
+
+    @property
+    def providers(self) -> Iterable[str]:
+        """The providers a rejected item's mapping names: they exist on the Hub even if this item does not load."""
+        return named_providers(self.item.get("inferenceProviderMapping")) if isinstance(self.item, dict) else ()
+
+
+def item_id(item: Any) -> str | None:
+    """The model id of a list item: `id`, or the legacy `modelId` of old-shape items that lack it."""
+    if not isinstance(item, dict):
+        return None
+    value: object = item.get("id")
+    if value is None:
+        value = item.get("modelId")
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def to_model(item: Any) -> HubModel | Reject:
+    """A page's item as a HubModel, or as the Reject that says why it cannot be one."""
+    model_id = item_id(item)
+    if model_id is None:
+        return Reject(None, NO_ID, item)
+    try:
+        return parse_model(item, model_id)
+    except RejectItem as exc:
+        return Reject(model_id, printable(str(exc)), item)
+
+
+def parse_model(item: dict[str, Any], model_id: str) -> HubModel:
+    """Check and type one item (its id already read); RejectItem names the first thing wrong.
+
+    The order of the checks is the order of the reasons: what no backend can store, the counters, then each field.
+    """
+    check_item(item)
+    get = item.get
+    downloads, likes, trending, dl_all = get("downloads"), get("likes"), get("trendingScore"), get("downloadsAllTime")
+    # The common case is plain ints; anything else goes through the checking accessors.
+    if not (type(downloads) is int and type(likes) is int and type(dl_all) is int and type(trending) in (int, float)):
+        downloads, likes = _opt_number(item, "downloads"), _opt_number(item, "likes")
+        trending, dl_all = _opt_number(item, "trendingScore", float), _opt_number(item, "downloadsAllTime")
+    tags = _tags(get("tags"))
+    author = _opt_str(item, "author") or (model_id.split("/", 1)[0] if "/" in model_id else None)
+    pipeline_tag = _opt_str(item, "pipeline_tag")
+    gated = _gated(get("gated"))
+    private = get("private")
+    if private is not None and type(private) is not bool:
+        raise RejectItem(f"private: expected a boolean, got {type(private).__name__}")
+    created_at, last_modified = _opt_str(item, "createdAt"), _opt_str(item, "lastModified")
+    num_parameters = _num_parameters(get("safetensors"))
+    mappings, problems = parse_mappings(get("inferenceProviderMapping"))
+    if problems and not mappings:
+        # No entry is usable (a changed shape, say): the item is rejected whole, so nothing stored changes for it.
+        raise RejectItem(problems[0])
+    created_epoch = _epoch(created_at)
+    library_name = _opt_str(item, "library_name")
+    return HubModel(
+        model_id=model_id,
+        content_hash=hashlib.sha1(orjson.dumps([get(k) for k in CONTENT_KEYS])).digest(),
+        author=author,
+        pipeline_tag=pipeline_tag,
+        library_name=library_name,
+        gated=gated,
+        private=bool(private),
+        created_at=created_at,
+        created_epoch=created_epoch,
+        last_modified=last_modified,
+        num_parameters=num_parameters,
+        license=_license(tags, get("cardData")),
+        tags=tags,
+        mappings=mappings,
+        downloads=downloads,
+        likes=likes,
+        trending_score=None if trending is None else float(trending),
+        downloads_all_time=dl_all,
+        problems=problems,
+        raw=item if problems else None,
+    )
+
+
+def parse_mappings(raw: Any) -> tuple[tuple[Mapping, ...], tuple[str, ...]]:
+    """List form (listing) or dict form (model_info) -> (Mappings sorted by provider, problems with entries).
+
+    A malformed entry is left out and named in the problems (the item's other entries still load). When one
+    provider appears twice, live beats staging beats error, then the first wins; the duplicate is a problem too.
+    RejectItem only for a mapping that is neither a list nor an object.
+    """
+    if raw is None:
+        return (), ()
+    if isinstance(raw, dict):
+        entries = [dict(v, provider=k) if isinstance(v, dict) else v for k, v in raw.items()]
+    elif isinstance(raw, list):
+        entries = raw
+    else:
+        raise RejectItem(f"inferenceProviderMapping: unknown shape {type(raw).__name__}")
+    if not entries:
+        return (), ()
+    out: dict[str, Mapping] = {}
+    problems: list[str] = []
+    for entry in entries:
+        mapping = _mapping(entry, problems)
+        if mapping is None:
+            continue
+        kept = out.get(mapping.provider)
+        if kept is None:
+            out[mapping.provider] = mapping
+            continue
+        if _STATUS_RANK[mapping.status] < _STATUS_RANK[kept.status]:
+            out[mapping.provider] = mapping
+        winner = out[mapping.provider]
+        problems.append(
+            f"inferenceProviderMapping[{mapping.provider}]: duplicate entry ({kept.status} and {mapping.status}): "
+            f"kept the {winner.status} one"
+        )
+    return tuple(out[p] for p in sorted(out)), tuple(problems)
+
+
+def _mapping(entry: Any, problems: list[str]) -> Mapping | None:
+    """One entry, or None with the reason appended to problems."""
+    if not isinstance(entry, dict):
+        problems.append(f"inferenceProviderMapping: entry is {type(entry).__name__}, not an object")
+        return None
+    provider = entry.get("provider")
+    if not isinstance(provider, str) or not provider:
+        problems.append("inferenceProviderMapping: entry without a provider")
+        return None
+    where = f"inferenceProviderMapping[{provider}]"
+    missing = [k for k in _REQUIRED if entry.get(k) is None]
+    if missing:
+        problems.append(f"{where}: missing {', '.join(missing)}")
+        return None
+    status, pid, task, adapter = entry["status"], entry["providerId"], entry["task"], entry.get("adapter")
+    if status not in MAPPING_STATUSES:
+        problems.append(f"{where}: unknown status {status!r}")
+        return None
+    if not isinstance(pid, str) or not isinstance(task, str):
+        problems.append(f"{where}: providerId and task must be strings")
+        return None
+    return Mapping(provider, pid, status, task, adapter if isinstance(adapter, str) else None)
+
+
+def named_providers(raw: Any) -> list[str]:
+    """The provider ids a raw mapping names (list form: each object's `provider`; dict form: its keys)."""
+    if isinstance(raw, list):
+        return [m["provider"] for m in raw if isinstance(m, dict) and isinstance(m.get("provider"), str)]
+    if isinstance(raw, dict):
+        return [k for k in raw if isinstance(k, str)]
+    return []
+
+
+def parse_offers(entry: Any) -> tuple[str, tuple[Offer, ...]]:
+    """One element of the router's /v1/models `data` -> (model id, offers sorted by provider)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+        raise RejectItem("router entry without an id")
+    offers: dict[str, Offer] = {}
+    for p in entry.get("providers") or ():
+        if not isinstance(p, dict) or not isinstance(p.get("provider"), str):
+            raise RejectItem(f"router entry {entry['id']}: provider entry without a provider id")
+        pricing = given if isinstance(given := p.get("pricing"), dict) else {}
+        offers[p["provider"]] = Offer(
+            provider=p["provider"],
+            status=p.get("status") if isinstance(p.get("status"), str) else None,
+            context_length=_num(p.get("context_length"), int),
+            price_input=_num(pricing.get("input"), float),
+            price_output=_num(pricing.get("output"), float),
+            supports_tools=_flag(p.get("supports_tools")),
+            supports_structured_output=_flag(p.get("supports_structured_output")),
+            is_model_author=_flag(p.get("is_model_author")),
+        )
+    return entry["id"], tuple(offers[k] for k in sorted(offers))
+
+
+def _opt_str(item: dict[str, Any], key: str) -> str | None:
+    value = item.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise RejectItem(f"{key}: expected a string, got {type(value).__name__}")
+
+
+def _opt_number(item: dict[str, Any], key: str, kind: type = int) -> Any:
+    """A number or None; `kind` (int or float) is what it becomes."""
+    value = item.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise RejectItem(f"{key}: expected a number, got {type(value).__name__}")
+    return kind(value)
+
+
+def _num(value: Any, kind: type) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return kind(value)
+
+
+def _flag(value: Any) -> int | None:
+    return None if value is None else int(bool(value))
+
+
+def _tags(tags: Any) -> tuple[str, ...]:
+    if tags is None:
+        return ()
+    if type(tags) is not list:
+        raise RejectItem("tags: expected a list of strings")
+    for tag in tags:
+        if type(tag) is not str:
+            raise RejectItem("tags: expected a list of strings")
+    return tuple(sorted(set(tags)))
+
+
+def _gated(value: Any) -> str:
+    try:
+        return GATED_VALUES[value]
+    except (KeyError, TypeError):
+        raise RejectItem(f"gated: expected false, 'auto' or 'manual', got {value!r}") from None
+
+
+def _epoch(iso: str | None) -> int | None:
+    if not iso:
+        return None
+    try:
+        return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
+    except ValueError:
+        raise RejectItem(f"createdAt: not an ISO-8601 date: {iso!r}") from None
+
+
+def _num_parameters(st: Any) -> int | None:
+    if st is None:
+        return None
+    if not isinstance(st, dict):
+        raise RejectItem("safetensors: expected an object")
+    total = st.get("total")
+    if total is None:
+        return None
+    if isinstance(total, bool) or not isinstance(total, (int, float)):
+        raise RejectItem("safetensors.total: expected a number")
+    return int(total)
+
+
+def _license(tags: tuple[str, ...], card: Any) -> str | None:
+    if isinstance(card, dict) and isinstance(license_ := card.get("license"), str):
+        return license_
+    for tag in tags:
+        if tag.startswith("license:"):
+            return tag[8:]
+    return None
