@@ -284,6 +284,10 @@ class HubClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def has_token(self) -> bool:
+        return bool(self._token)
+
     def redact(self, text: str) -> str:
         """`text` without the token (nor URL credentials): fit for a log, an error or the database."""
         return redact(text, self._token)

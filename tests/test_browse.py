@@ -20,7 +20,7 @@ from etl.db import head
 from etl.errors import UsageError
 from etl.fakehub import generate_catalog, make_app
 from etl.fakehub.catalog import Catalog
-from etl.health import run_health
+from etl.health import health_client, run_health
 from etl.hub import HubClient
 from etl.pipeline import run_once
 
@@ -47,7 +47,8 @@ class Story:
 
     def probe(self) -> None:
         transport = httpx.WSGITransport(app=self.app)
-        run_health(self.config, limit=40, transport=transport, token=TOKEN, clock=lambda: self.clock.t)
+        with health_client(self.config, token=TOKEN, transport=transport) as client:
+            run_health(self.config, client, limit=40, clock=lambda: self.clock.t)
 
     def live(self, model_id: str) -> list[dict[str, Any]]:
         return [e for e in self.catalog.models[model_id]["inferenceProviderMapping"] if e["status"] == "live"]
