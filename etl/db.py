@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, func, inspect, select, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, func, select, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
@@ -182,10 +182,6 @@ def head() -> str:
     from alembic.script import ScriptDirectory
 
     return str(ScriptDirectory(migrations_dir()).get_current_head())
-
-
-def has_schema(engine: Engine) -> bool:
-    return inspect(engine).has_table("runs")
 
 
 def reset_sequence(conn: Connection, table: Table) -> None:

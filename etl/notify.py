@@ -42,7 +42,6 @@ CHANGE_KINDS = (
     "price",
 )
 FIRST_CHANGES = 5  # per kind, in the webhook payload
-EXIT_CODES = {"complete": 0, "partial": 3, "failed": 1}
 _LAST_COMPLETE = re.compile(r"^hfsnap_last_complete_run_timestamp_seconds (\S+)$", re.M)
 
 

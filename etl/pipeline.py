@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import __version__, checks, notify, runs
+from . import checks, notify, runs
 from .config import Config
 from .db import describe, make_engine, upgrade
 from .dberrors import check_sqlite_files, database_error
@@ -35,7 +35,6 @@ from .transform import ModelRow, Seen, fingerprint, fingerprint_key, to_row
 
 log = logging.getLogger("hfsnap.pipeline")
 BATCH = 1000  # models per staging insert: bounds the rows held in memory
-VERSION = __version__
 
 
 @dataclass

@@ -160,13 +160,3 @@ MODEL_RANKINGS = _spans_view(
     "ranking_spans",
     's.source AS source, s.sort AS sort, s."rank" AS "rank", s.model_id AS model_id',
 )
-
-
-def create_statements(dialect: str) -> list[str]:
-    """CREATE VIEW statements, in order."""
-    return [catalog_sql(dialect), catalog_changes_sql(dialect), HEALTH_LATEST, MODEL_METRICS, MODEL_RANKINGS]
-
-
-def drop_statements() -> list[str]:
-    names = ("model_rankings", "model_metrics", "health_latest", "catalog_changes", "catalog")
-    return [f"DROP VIEW IF EXISTS {name}" for name in names]
