@@ -1,8 +1,8 @@
 """Engines, SQLite pragmas and Alembic migrations, for SQLite and PostgreSQL alike.
 
 Where SQLite and PostgreSQL differ, the difference is here (engines, URLs, errors, the migration lock,
-sequences, snapshots, bulk inserts), in `views.py` (JSON functions in view SQL) or in `lock.py` (flock or
-advisory lock); every other module's SQL is portable.
+sequences, snapshots, bulk inserts), in the migrations that create the views (JSON functions in view SQL) or in
+`lock.py` (flock or advisory lock); every other module's SQL is portable.
 """
 
 from __future__ import annotations
