@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, Table, create_engine, event, func, se
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
-from .errors import ConfigError, LoadError, UsageError
+from .errors import ConfigError, LoadError, UsageError, one_line
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -129,11 +129,6 @@ def parse_url(url: str) -> URL:
 def describe(engine: Engine) -> str:
     """The engine's URL without its password, for messages."""
     return engine.url.render_as_string(hide_password=True)
-
-
-def one_line(exc: BaseException) -> str:
-    """A driver's message on one line (psycopg's span several)."""
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -87,3 +87,18 @@ class Terminated(BaseException):
     """SIGTERM (systemd stop, kill): unwinds like KeyboardInterrupt so the run row is marked failed."""
 
     exit_code = 143
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (a driver's spans several), or its type's name if it has none."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def error_line(exc: BaseException) -> str:
+    """What went wrong, in one line: hfsnap's own errors by their message, any other with its type in front."""
+    if isinstance(exc, Terminated):
+        return "interrupted by SIGTERM"
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted by SIGINT (Ctrl-C)"
+    text = one_line(exc)
+    return text if isinstance(exc, EtlError) or text == type(exc).__name__ else f"{type(exc).__name__}: {text}"

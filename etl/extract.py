@@ -17,7 +17,7 @@ from typing import Any
 from .config import SORT_KEYS, Config, SourceConfig
 from .errors import CursorLoop, HubError, HubRejected, HubStatus, NoProgress
 from .hub import HubClient
-from .records import HubModel, Reject, item_id, to_model
+from .records import HubModel, Reject, canonical_json, item_id, to_model
 
 log = logging.getLogger("hfsnap.extract")
 
@@ -79,9 +79,7 @@ def format_count(n: int) -> str:
 
 def partition_key(filters: dict[str, Any]) -> str:
     """Canonical JSON of a partition's filters: what run_sources stores and shrink checks compare."""
-    import orjson
-
-    return orjson.dumps(filters, option=orjson.OPT_SORT_KEYS).decode()
+    return canonical_json(filters).decode()
 
 
 @dataclass

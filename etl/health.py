@@ -26,6 +26,7 @@ from .errors import LoadError, UsageError
 from .hub import HubClient, resolve_token
 from .lock import lock_path
 from .schema import health_checks, model_providers
+from .stamps import format_stamp
 
 log = logging.getLogger("hfsnap.health")
 
@@ -428,7 +429,7 @@ def _check(
     return Check(
         pair.model_id,
         pair.provider,
-        utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        format_stamp(utc),
         utc.timestamp(),
         outcome,
         status,

@@ -12,7 +12,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,7 @@ from .config import NotifyConfig
 from .errors import LockBusy
 from .hub import Deadline, deadline_transport
 from .redaction import redact, url_for_log
+from .stamps import parse_stamp
 
 if TYPE_CHECKING:
     from .pipeline import RunReport
@@ -185,7 +186,7 @@ class Notifier:
 
 
 def _epoch(iso: str) -> float:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(UTC).timestamp()
+    return parse_stamp(iso).astimezone(UTC).timestamp()
 
 
 def _join(url: str, suffix: str) -> str:

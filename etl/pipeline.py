@@ -22,7 +22,7 @@ from . import checks, notify, runs
 from .config import Config
 from .db import describe, make_engine, upgrade
 from .dberrors import check_sqlite_files, database_error
-from .errors import EtlError, HubError, HubUnreachable, LoadError, RejectItem, Terminated
+from .errors import EtlError, HubError, HubUnreachable, LoadError, RejectItem, error_line
 from .extract import ExtractionReport, Extractor, Listing, known_providers
 from .hub import HubClient, resolve_token
 from .keyset import KeySet
@@ -31,6 +31,7 @@ from .lock import refresh_lock
 from .maintenance import prune
 from .records import HubModel, Offer, Reject, parse_offers
 from .scd2 import At
+from .stamps import format_stamp, parse_stamp
 from .transform import ModelRow, Seen, fingerprint, fingerprint_key, to_row
 
 log = logging.getLogger("hfsnap.pipeline")
@@ -97,9 +98,8 @@ class Clock:
     def iso(self, after: str | None = None) -> str:
         stamp = self._now().astimezone(UTC)
         if after:
-            floor = datetime.fromisoformat(after.replace("Z", "+00:00")) + timedelta(microseconds=1)
-            stamp = max(stamp, floor)
-        return stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            stamp = max(stamp, parse_stamp(after) + timedelta(microseconds=1))
+        return format_stamp(stamp)
 
 
 @dataclass
@@ -173,7 +173,7 @@ def _locked_run(engine: Engine, run: RunContext) -> RunReport:
         return _extract_and_load(engine, run, run_id, started)
     except BaseException as exc:
         error = database_error(exc, describe(engine)) if isinstance(exc, SQLAlchemyError) else exc
-        message = run.client.redact(_one_line(error))
+        message = run.client.redact(error_line(error))
         runs.fail(engine, run_id, run.clock.iso(), message, run.requests)
         if isinstance(error, EtlError):
             failed = type(error)(message)
@@ -182,15 +182,6 @@ def _locked_run(engine: Engine, run: RunContext) -> RunReport:
         if isinstance(error, Exception):
             raise LoadError(message) from exc
         raise
-
-
-def _one_line(exc: BaseException) -> str:
-    if isinstance(exc, Terminated):
-        return "interrupted by SIGTERM"
-    if isinstance(exc, KeyboardInterrupt):
-        return "interrupted by SIGINT (Ctrl-C)"
-    text_ = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text_ if isinstance(exc, EtlError) else f"{type(exc).__name__}: {text_}"
 
 
 def _previous_state(engine: Engine) -> tuple[set[str], dict[tuple[str, str, str], int]]:
@@ -313,7 +304,7 @@ def _extract_and_load(engine: Engine, run: RunContext, run_id: int, started: str
 
 def _roll_up_metrics(engine: Engine, config: Config, started: str) -> None:
     """Metrics past [history] keep_run_metrics_days become one per model per day; never fails a committed run."""
-    now = datetime.fromisoformat(started.replace("Z", "+00:00"))
+    now = parse_stamp(started)
     try:
         removed = prune(engine, config.history.keep_run_metrics_days, now, recent_only=True)
     except SQLAlchemyError as exc:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import orjson
 
 from .checks import check_item, printable
 from .errors import RejectItem
+from .stamps import parse_stamp
 
 GATED_VALUES = {False: "false", None: "false", "false": "false", "auto": "auto", "manual": "manual", True: "manual"}
 MAPPING_STATUSES = frozenset({"live", "staging", "error"})
@@ -108,6 +108,11 @@ class Reject:
     def providers(self) -> Iterable[str]:
         """The providers a rejected item's mapping names: they exist on the Hub even if this item does not load."""
         return named_providers(self.item.get("inferenceProviderMapping")) if isinstance(self.item, dict) else ()
+
+
+def canonical_json(value: Any) -> bytes:
+    """JSON with sorted keys and no spaces: equal values give equal bytes (hashes, keys, stored text)."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def item_id(item: Any) -> str | None:
@@ -323,7 +328,7 @@ def _epoch(iso: str | None) -> int | None:
     if not iso:
         return None
     try:
-        return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
+        return int(parse_stamp(iso).timestamp())
     except ValueError:
         raise RejectItem(f"createdAt: not an ISO-8601 date: {iso!r}") from None
 

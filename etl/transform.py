@@ -6,10 +6,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from .modalities import modalities
-from .records import HubModel, Mapping, Offer
+from .records import HubModel, Mapping, Offer, canonical_json
 
 # Bump when to_row's output (or the fingerprint's recipe) changes: every model is then transformed again.
 TRANSFORM_VERSION = b"3"
@@ -34,11 +32,6 @@ class ModelRow:
     record: str  # canonical JSON of the gateway record, without volatile counters
     mappings: tuple[Mapping, ...]
     problems: tuple[str, ...] = ()  # entries left out of the mapping, and why (a reject row; the rest loads)
-
-
-def dumps(value: Any) -> str:
-    """Canonical JSON: sorted keys, no spaces."""
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def fingerprint_key(raw_hash: str) -> int:
@@ -102,7 +95,7 @@ def fingerprint(model: HubModel, salt: bytes = b"") -> Seen:
 
 def to_row(model: HubModel, offers: tuple[Offer, ...] = ()) -> ModelRow:
     """The loader's row of one model: its gateway record (without counters, which are fingerprint()'s) and hash."""
-    record_json = orjson.dumps(_record(model, offers), option=orjson.OPT_SORT_KEYS)
+    record_json = canonical_json(_record(model, offers))
     return ModelRow(
         model_id=model.model_id,
         author=model.author,
@@ -114,7 +107,7 @@ def to_row(model: HubModel, offers: tuple[Offer, ...] = ()) -> ModelRow:
         last_modified=model.last_modified,
         num_parameters=model.num_parameters,
         license=model.license,
-        tags=dumps(model.tags),
+        tags=canonical_json(model.tags).decode(),
         row_hash=hashlib.sha1(record_json).hexdigest(),
         record=record_json.decode(),
         mappings=model.mappings,
