@@ -17,7 +17,7 @@ from typing import Any
 from .config import SORT_KEYS, Config, SourceConfig
 from .errors import CursorLoop, HubError, HubRejected, HubStatus, NoProgress
 from .hub import HubClient
-from .records import HubModel, Reject, canonical_json, item_id, to_model
+from .records import HubModel, Known, Parser, Reject, canonical_json, item_id, to_model
 
 log = logging.getLogger("hfsnap.extract")
 
@@ -139,7 +139,7 @@ class Batch:
     """One page's items, each parsed (or rejected) once, on their way to the pipeline."""
 
     listing: Listing
-    items: list[HubModel | Reject]
+    items: list[HubModel | Known | Reject]
 
 
 @dataclass
@@ -232,9 +232,11 @@ class Extractor:
         extra_providers: set[str] | None = None,
         last_counts: dict[tuple[str, str, str], int] | None = None,
         retiring: set[str] | None = None,
+        parse: Parser = to_model,
     ) -> None:
         self.client = client
         self.config = config
+        self.parse = parse
         self.extra_providers = set(extra_providers or ())
         # Providers that look gone (unknown to huggingface_hub, absent from a complete router list): an empty
         # listing of one of them is believed, unless some mapping still names it (see _accept_gone).
@@ -445,7 +447,7 @@ class Extractor:
             if self._stop.is_set():
                 return
             listing.pages += 1
-            items = [to_model(item) for item in page.body]  # the one place an item is read
+            items = [self.parse(item) for item in page.body]  # the one place an item is read
             new = self._absorb(listing, items)
             if not self._put(Batch(listing, items)):
                 return
@@ -496,7 +498,7 @@ class Extractor:
                     log.info("provider %r: an empty listing, no mapping names it: taken as gone", provider)
                     primary.complete, primary.shrunk, primary.error = True, False, None
 
-    def _absorb(self, listing: Listing, items: list[HubModel | Reject]) -> int:
+    def _absorb(self, listing: Listing, items: list[HubModel | Known | Reject]) -> int:
         """Count distinct ids; keep what a split or a ranking needs."""
         new = 0
         for entry in items:
@@ -516,7 +518,7 @@ class Extractor:
             elif listing.summaries is not None:
                 if len(listing.summaries) >= SUMMARY_LIMIT:
                     listing.summaries = None
-                elif isinstance(entry, HubModel):  # a rejected item's fields are not to be trusted
+                elif not isinstance(entry, Reject):  # a rejected item's fields are not to be trusted
                     listing.summaries.append((model_id, entry.pipeline_tag, entry.num_parameters))
             listing.providers_seen.update(entry.providers)
         return new

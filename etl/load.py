@@ -17,9 +17,9 @@ from .checks import printable, storable_id
 from .config import HistoryConfig
 from .db import copy_rows, prepare_merge
 from .keyset import KeySet
-from .records import Offer, item_id
+from .records import Offer, Seen, fingerprint_key, item_id
 from .scd2 import At
-from .transform import ModelRow, Seen, fingerprint_key
+from .transform import ModelRow
 
 MAX_REJECTS = 10_000  # per run; beyond that they are only counted
 _T = TypeVar("_T")  # what a function handed to Loader._do returns

@@ -29,10 +29,10 @@ from .keyset import KeySet
 from .load import Loader, MergeCounts, MergeInput
 from .lock import refresh_lock
 from .maintenance import prune
-from .records import HubModel, Offer, Reject, parse_offers
+from .records import HubModel, Known, Offer, Parser, Reject, Seen, parse_offers
 from .scd2 import At
 from .stamps import format_stamp, parse_stamp
-from .transform import ModelRow, Seen, fingerprint, fingerprint_key, to_row
+from .transform import ModelRow, to_row
 
 log = logging.getLogger("hfsnap.pipeline")
 BATCH = 1000  # models per staging insert: bounds the rows held in memory
@@ -272,8 +272,9 @@ def _extract_and_load(engine: Engine, run: RunContext, run_id: int, started: str
             extra_providers=seen_providers | router_providers,
             last_counts=last_counts,
             retiring=retiring,
+            parse=Parser(loader.known_fingerprints(), salts),
         )
-        staged = _stage_all(extractor, loader, salts, run.progress)
+        staged = _stage_all(extractor, loader, run.progress)
         report = extractor.report
         if client.breaker.tripped:
             raise HubUnreachable(f"the Hub stopped answering mid-run: {client.breaker.tripped}")
@@ -370,34 +371,31 @@ def _pause_for_fault_tests() -> None:
         time.sleep(float(seconds))
 
 
-def _stage_all(
-    extractor: Extractor, loader: Loader, salts: dict[int, bytes], progress: Callable[[int], None] | None
-) -> int:
+def _stage_all(extractor: Extractor, loader: Loader, progress: Callable[[int], None] | None) -> int:
     """Dedupe by id across listings; transform only models whose fingerprint moved; stage in batches.
 
-    Two steps a page, one page apart: a page is fingerprinted and its router offers are looked up, then the
+    Two steps a page, one page apart: a page's changed models have their router offers looked up, then the
     previous page is transformed with its offers and staged.
     """
-    known = loader.known_fingerprints()
     staged = 0  # distinct models accepted: the reject ratio's other half
     seen = KeySet()
     top_only: set[str] = set()  # first seen by a `top` source: promoted if a catalog listing shows it too
     pending: dict[bool, tuple[list[Seen], list[ModelRow]]] = {True: ([], []), False: ([], [])}
     promoted: list[str] = []
     waiting: _ToTransform | None = None
+    salts = extractor.parse.salts
     for batch in extractor.run():
         in_catalog = batch.listing.kind != "top"
         source = batch.listing.source
         facts = pending[in_catalog][0]
-        todo: list[tuple[HubModel, Seen]] = []
+        todo: list[HubModel] = []
         for entry in batch.items:
             model_id = entry.model_id
             if model_id is None:  # no id, so no dedupe: it could be any model (and no listing counted it)
                 if isinstance(entry, Reject):  # always: only a Reject can lack an id
                     loader.add_reject(source, entry.item, entry.reason, in_catalog)
                 continue
-            key = hash(model_id)
-            if not seen.add(key):  # once per model and run: a later listing's copy only promotes it
+            if not seen.add(hash(model_id)):  # once per model and run: a later listing's copy only promotes it
                 if in_catalog and model_id in top_only:
                     top_only.discard(model_id)
                     promoted.append(model_id)
@@ -405,16 +403,15 @@ def _stage_all(
             if isinstance(entry, Reject):
                 loader.add_reject(source, entry.item, entry.reason, in_catalog, model_id)
                 continue
-            if entry.problems:  # some mapping entries were left out: say so; the rest of the item loads
-                loader.add_reject(source, entry.raw, checks.printable("; ".join(entry.problems)), in_catalog, model_id)
             if not in_catalog:
                 top_only.add(model_id)  # only a checked id may be promoted (and so written) later
-            fact = fingerprint(entry, salts.get(key, b""))
-            if fingerprint_key(fact.raw_hash) in known:
-                facts.append(fact)  # unchanged since its last transform: only this run's counters are new
-            else:
-                todo.append((entry, fact))
-        served = [fact.model_id for _, fact in todo if hash(fact.model_id) in salts]
+            if isinstance(entry, Known):
+                facts.append(entry.seen)  # unchanged since its last transform: only this run's counters are new
+                continue
+            if entry.problems:  # some mapping entries were left out: say so; the rest of the item loads
+                loader.add_reject(source, entry.raw, checks.printable("; ".join(entry.problems)), in_catalog, model_id)
+            todo.append(entry)
+        served = [m.model_id for m in todo if hash(m.model_id) in salts]
         if waiting is not None:
             _transform(waiting, pending)
         waiting = _ToTransform(todo, loader.offers_for(served) if served else None, in_catalog) if todo else None
@@ -438,7 +435,7 @@ def _stage_all(
 class _ToTransform:
     """A page's models whose fingerprint moved, waiting for their router offers."""
 
-    todo: list[tuple[HubModel, Seen]]
+    todo: list[HubModel]
     offers: Future[dict[str, tuple[Offer, ...]]] | None
     in_catalog: bool
 
@@ -446,9 +443,9 @@ class _ToTransform:
 def _transform(page: _ToTransform, pending: dict[bool, tuple[list[Seen], list[ModelRow]]]) -> None:
     offers = page.offers.result() if page.offers is not None else {}
     facts, rows = pending[page.in_catalog]
-    for model, fact in page.todo:
-        rows.append(to_row(model, offers.get(fact.model_id, ())))
-        facts.append(fact)
+    for model in page.todo:
+        rows.append(to_row(model, offers.get(model.model_id, ())))
+        facts.append(model.seen)
 
 
 def _merge_input(

@@ -9,9 +9,6 @@ from typing import Any
 from .modalities import modalities
 from .records import HubModel, Mapping, Offer, canonical_json
 
-# Bump when to_row's output (or the fingerprint's recipe) changes: every model is then transformed again.
-TRANSFORM_VERSION = b"3"
-
 
 @dataclass(slots=True)
 class ModelRow:
@@ -32,11 +29,6 @@ class ModelRow:
     record: str  # canonical JSON of the gateway record, without volatile counters
     mappings: tuple[Mapping, ...]
     problems: tuple[str, ...] = ()  # entries left out of the mapping, and why (a reject row; the rest loads)
-
-
-def fingerprint_key(raw_hash: str) -> int:
-    """The 64-bit prefix of a fingerprint: what the run keeps in memory to recognise unchanged items."""
-    return int(raw_hash[:16], 16)
 
 
 def _per_token(price_per_million: float | None) -> str | None:
@@ -62,39 +54,8 @@ def _cheapest(offers: tuple[Offer, ...], mappings: tuple[Mapping, ...]) -> Offer
     return max(with_ctx, key=lambda o: (o.context_length, o.provider)) if with_ctx else None
 
 
-@dataclass(slots=True)
-class Seen:
-    """The per-run facts of an observed model: enough when its fingerprint says nothing else changed."""
-
-    model_id: str
-    raw_hash: str
-    downloads: int | None
-    likes: int | None
-    trending_score: float | None
-    downloads_all_time: int | None
-
-
-def fingerprint(model: HubModel, salt: bytes = b"") -> Seen:
-    """The model's content hash with `salt` (its router entry) and TRANSFORM_VERSION; the counters themselves.
-
-    Equal fingerprints mean to_row would produce the same record, so the transformer can be skipped. The content
-    hash is of the item as sent: a reordered item only costs a transform, whose canonical hash then shows no change.
-    """
-    digest = hashlib.sha1(model.content_hash)
-    digest.update(salt)
-    digest.update(TRANSFORM_VERSION)
-    return Seen(
-        model.model_id,
-        digest.hexdigest(),
-        model.downloads,
-        model.likes,
-        model.trending_score,
-        model.downloads_all_time,
-    )
-
-
 def to_row(model: HubModel, offers: tuple[Offer, ...] = ()) -> ModelRow:
-    """The loader's row of one model: its gateway record (without counters, which are fingerprint()'s) and hash."""
+    """The loader's row of one model: its gateway record (without counters, which are Seen's) and its hash."""
     record_json = canonical_json(_record(model, offers))
     return ModelRow(
         model_id=model.model_id,

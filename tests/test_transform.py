@@ -7,8 +7,8 @@ import json
 import pytest
 
 from etl.errors import RejectItem
-from etl.records import HubModel, Offer, item_id, parse_mappings, parse_offers, to_model
-from etl.transform import ModelRow, fingerprint, to_row
+from etl.records import HubModel, Offer, Parser, item_id, parse_mappings, parse_offers, to_model
+from etl.transform import ModelRow, to_row
 
 ITEM = {
     "_id": "0123456789abcdef01234567",
@@ -118,10 +118,11 @@ def test_malformed_items_are_rejected_with_a_reason(patch, reason):
 
 
 def test_fingerprint_ignores_counters_but_not_content():
-    a = fingerprint(parse(dict(ITEM)))
-    assert a.raw_hash == fingerprint(parse({**ITEM, "downloads": 5, "likes": 1, "trendingScore": 9.5})).raw_hash
-    assert a.raw_hash != fingerprint(parse({**ITEM, "gated": "manual"})).raw_hash
-    assert a.raw_hash != fingerprint(parse(dict(ITEM)), salt=b"router entry changed").raw_hash
+    a = parse(dict(ITEM)).seen
+    assert a.raw_hash == parse({**ITEM, "downloads": 5, "likes": 1, "trendingScore": 9.5}).seen.raw_hash
+    assert a.raw_hash != parse({**ITEM, "gated": "manual"}).seen.raw_hash
+    salted = Parser(salts={hash(ITEM["id"]): b"router entry changed"})(dict(ITEM))
+    assert isinstance(salted, HubModel) and a.raw_hash != salted.seen.raw_hash
     assert (a.downloads, a.likes, a.trending_score) == (10, 2, 0.5)
 
 
@@ -200,7 +201,7 @@ def test_list_entries_with_every_extra_key_parse():
 def test_old_shape_item_takes_model_id():
     old = {k: v for k, v in ITEM.items() if k != "id"} | {"modelId": "acme/chat-7b"}
     assert item_id(old) == "acme/chat-7b" and transformed(old).model_id == "acme/chat-7b"
-    assert fingerprint(parse(old)).model_id == "acme/chat-7b"
+    assert parse(old).seen.model_id == "acme/chat-7b"
     assert item_id({"id": None, "modelId": "a/b"}) == "a/b" and item_id({"modelId": 3}) is None
 
 
