@@ -127,22 +127,41 @@ class AsOf:
         bound = "" if self.stamp is None else " AND started_at <= :t"
         return f"SELECT MAX(run_id) FROM runs WHERE status IN ('complete', 'partial'){bound}"
 
+    def catalog_sql(self, columns: str) -> str:
+        """The members at this point, one row each: `k` model, `c` membership, `v` version, `s` counters at run :run.
+
+        Binds :t and :run (`last_run_sql`); select counters with `metric`. The models are walked in model_id order
+        through their (model_id, model_key) index, so each member's lookups (membership, the version's validity
+        from its as-of index, the counters by integer key) land next to the previous model's, on pages already
+        read: a merge join in effect (CROSS JOIN fixes that order on SQLite; PostgreSQL plans it as it likes).
+        """
+        return f"""SELECT {columns}
+FROM models k CROSS JOIN catalog_membership c CROSS JOIN model_versions v
+LEFT JOIN metric_spans s ON s.model_key = k.model_key AND s.run_from <= :run AND (s.run_to IS NULL OR s.run_to > :run)
+WHERE c.model_id = k.model_id AND {self.valid("c")} AND v.model_id = k.model_id AND {self.valid("v")}"""
+
+    @staticmethod
+    def metric(column: str) -> str:
+        """A counter of `catalog_sql`'s model at run :run: its latest span starting at or before that run.
+
+        That is the span open at the run (`s`, one seek); a model absent from that run (a gap in its spans) gets
+        its last counters before it, looked up only then. Spans of a model never overlap, so an open span is the
+        latest one.
+        """
+        return (
+            f"CASE WHEN s.model_key IS NOT NULL THEN s.{column} ELSE (SELECT x.{column} FROM metric_spans x "
+            f"WHERE x.model_key = k.model_key AND x.run_from <= :run ORDER BY x.run_from DESC LIMIT 1) END"
+        )
+
 
 def export_records(engine: Engine, as_of: str | None) -> Iterator[dict[str, Any]]:
     """The catalog in the gateway schema, now or as of a date, streamed (one model at a time)."""
     at = AsOf.parse(as_of)
     with engine.connect() as conn:
         run_id = conn.execute(text(at.last_run_sql()), {"t": at.stamp}).scalar()
+        sql = at.catalog_sql(f"v.record, {at.metric('downloads')}, {at.metric('likes')}") + " ORDER BY k.model_id"
         rows = conn.execution_options(stream_results=True, yield_per=1000).execute(
-            text(
-                f"""SELECT v.record, mm.downloads, mm.likes
-                FROM catalog_membership c JOIN model_versions v ON v.model_id = c.model_id AND {at.valid("v")}
-                JOIN models k ON k.model_id = v.model_id
-                LEFT JOIN metric_spans mm ON mm.model_key = k.model_key AND mm.run_from = (
-                    SELECT MAX(x.run_from) FROM metric_spans x WHERE x.model_key = k.model_key AND x.run_from <= :run)
-                WHERE {at.valid("c")} ORDER BY v.model_id"""
-            ),
-            {"t": at.stamp, "run": run_id or 0},
+            text(sql), {"t": at.stamp, "run": run_id or 0}
         )
         for record, downloads, likes in rows:
             yield with_metrics(orjson.loads(record), downloads, likes)
