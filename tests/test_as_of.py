@@ -71,6 +71,11 @@ def _valid(row_from: str, row_to: str | None, stamp: str) -> bool:
     return row_from <= stamp and (row_to is None or row_to > stamp)
 
 
+def _versions(h: Harness, stamp: str) -> dict[str, str]:
+    rows = h.sql("SELECT model_id, valid_from, valid_to, record FROM model_versions")
+    return {m: record for m, f, t, record in rows if _valid(f, t, stamp)}
+
+
 def _slow_catalog(h: Harness, moment: str) -> list[dict[str, Any]]:
     """Export records at `moment` from every row, read in Python: members, their version, their counters at the
     last loaded run then (the latest span starting at or before it)."""
@@ -81,7 +86,7 @@ def _slow_catalog(h: Harness, moment: str) -> list[dict[str, Any]]:
     members = {
         m for m, f, t in h.sql("SELECT model_id, valid_from, valid_to FROM catalog_membership") if _valid(f, t, stamp)
     }
-    versions = {m: r for m, f, t, r in h.sql("SELECT model_id, valid_from, valid_to, record FROM model_versions") if _valid(f, t, stamp)}  # fmt: skip
+    versions = _versions(h, stamp)
     keys = dict(h.sql("SELECT model_id, model_key FROM models"))
     latest: dict[int, tuple[Any, Any]] = {}
     for key, run_from, downloads, likes in sorted(
@@ -100,7 +105,7 @@ def _slow_models(h: Harness, moment: str) -> list[dict[str, Any]]:
     """OpenRouter models at `moment`: each member's version and its live mappings with their offers, then."""
     stamp = AsOf.parse(moment).stamp
     assert stamp is not None
-    records = {m: r for m, f, t, r in h.sql("SELECT model_id, valid_from, valid_to, record FROM model_versions") if _valid(f, t, stamp)}  # fmt: skip
+    records = _versions(h, stamp)
     members = {
         m for m, f, t in h.sql("SELECT model_id, valid_from, valid_to FROM catalog_membership") if _valid(f, t, stamp)
     }
