@@ -358,9 +358,11 @@ class Loader:
                 ),
             )
         counts.models_added = opened - counts.models_restored
-        # Present: seen by a catalog listing, or by any source while still served (a current mapping).
+        # Present: seen by a catalog listing, or by any source whose newest item still lists a mapping (in_item).
+        # Not merely "has a current mapping row": that row itself waits out its misses, so a model that lost its
+        # last provider would be retired retire_after_misses runs late.
         mp = schema.model_providers
-        served = sa.exists().where(mp.c.model_id == seen.c.model_id, mp.c.valid_to.is_(None))
+        served = sa.exists().where(mp.c.model_id == seen.c.model_id, mp.c.valid_to.is_(None), mp.c.in_item == 1)
         present = sa.exists().where(seen.c.model_id == m.c.model_id, sa.or_(seen.c.in_catalog == 1, served))
         self.conn.execute(sa.update(m).where(m.c.listed == 1, m.c.misses > 0, present).values(misses=0))
         if not inp.catalog_proven:

@@ -159,6 +159,23 @@ def test_deleted_model_is_retired_only_after_the_configured_misses(harness):
     ]
 
 
+def test_a_model_that_loses_its_last_provider_is_retired_after_the_misses_not_later(harness):
+    """Still on the Hub (a top source sees it) but served by nobody: removed after retire_after_misses runs."""
+    h = harness(models=300)
+    h.refresh()
+    model_id = _served(h)[0]
+    h.catalog.set_mapping(model_id, [])
+    h.refresh()
+    assert h.one("SELECT last_seen_run FROM models WHERE model_id = ?", model_id) == 2  # a top source still sees it
+    assert h.one("SELECT listed FROM models WHERE model_id = ?", model_id) == 1  # one miss: not yet
+    h.refresh()
+    assert h.one("SELECT listed FROM models WHERE model_id = ?", model_id) == 0
+    assert h.one("SELECT last_seen_run FROM models WHERE model_id = ?", model_id) == 3  # seen, yet not served
+    assert h.sql("SELECT change, run_id FROM catalog_changes WHERE model_id = ? AND change = 'removed'", model_id) == [
+        ("removed", 3)
+    ]
+
+
 def test_retire_after_misses_is_configurable(harness):
     h = harness()
     h.config = dataclasses.replace(h.config, history=HistoryConfig(retire_after_misses=3))
