@@ -77,6 +77,15 @@ def _plain_tags(tags: list[Any]) -> bool:
     return "\x00" not in joined and (not tags or max(map(len, tags)) <= LICENSE_MAX + 8)
 
 
+def check_counters(item: dict[str, Any]) -> None:
+    """RejectItem if a counter is beyond 64 bits or not finite (what check_item checks first)."""
+    for key in _ITEM_INT64:
+        _check_number(item.get(key), key, INT64)
+    trending = item.get("trendingScore")
+    if isinstance(trending, float) and not math.isfinite(trending):
+        raise RejectItem(f"trendingScore: {trending!r} is not a finite number")
+
+
 def check_item(item: dict[str, Any]) -> None:
     """RejectItem if a listing item holds a value no backend column can take (wrong types are parse_model's job)."""
     model_id = item.get("id")
@@ -84,11 +93,7 @@ def check_item(item: dict[str, Any]) -> None:
         model_id = item.get("modelId")  # old-shape items are read by it (records.item_id)
     if isinstance(model_id, str):
         check_id(model_id)
-    for key in _ITEM_INT64:
-        _check_number(item.get(key), key, INT64)
-    trending = item.get("trendingScore")
-    if isinstance(trending, float) and not math.isfinite(trending):
-        raise RejectItem(f"trendingScore: {trending!r} is not a finite number")
+    check_counters(item)
     for key, limit in _ITEM_STRINGS.items():
         _check_string(item.get(key), key, limit)
     st = item.get("safetensors")

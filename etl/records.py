@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from .checks import check_item, printable
+from .checks import check_counters, check_item, printable
 from .errors import RejectItem
 from .keyset import KeySet
 from .stamps import parse_stamp
@@ -175,37 +175,46 @@ class Parser:
         model_id = item_id(item)
         if model_id is None:
             return Reject(None, NO_ID, item)
+        get = item.get
         try:
-            check_item(item)  # first what no backend can store, then the counters, then each field
-            seen = self._seen(item, model_id)
-            if fingerprint_key(seen.raw_hash) in self.known:
-                st = item.get("safetensors")
+            raw_hash = self._fingerprint(item, model_id)
+            if fingerprint_key(raw_hash) in self.known:
+                # Its content passed check_item and parse_model in the run that stored this fingerprint (a change
+                # of either bumps TRANSFORM_VERSION): only the counters, outside the content, are checked again.
+                check_counters(item)
+                st = get("safetensors")
                 params = st.get("total") if isinstance(st, dict) else None
-                providers = named_providers(item.get("inferenceProviderMapping"))
-                return Known(seen, item.get("pipeline_tag"), None if params is None else int(params), providers)
-            return parse_model(item, seen)
+                providers = named_providers(get("inferenceProviderMapping"))
+                seen = _seen(item, model_id, raw_hash)
+                return Known(seen, get("pipeline_tag"), None if params is None else int(params), providers)
+            check_item(item)  # first what no backend can store, then the counters, then each field
+            return parse_model(item, _seen(item, model_id, raw_hash))
         except RejectItem as exc:
             return Reject(model_id, printable(str(exc)), item)
 
-    def _seen(self, item: dict[str, Any], model_id: str) -> Seen:
-        get = item.get
-        downloads, likes, trending, dl_all = (
-            get("downloads"),
-            get("likes"),
-            get("trendingScore"),
-            get("downloadsAllTime"),
-        )
-        # The common case is plain ints; anything else goes through the checking accessors.
-        if not (
-            type(downloads) is int and type(likes) is int and type(dl_all) is int and type(trending) in (int, float)
-        ):
-            downloads, likes = _opt_number(item, "downloads"), _opt_number(item, "likes")
-            trending, dl_all = _opt_number(item, "trendingScore", float), _opt_number(item, "downloadsAllTime")
-        digest = hashlib.sha1(orjson.dumps([get(k) for k in CONTENT_KEYS]))
+    def _fingerprint(self, item: dict[str, Any], model_id: str) -> str:
+        """SHA-1 of the content as sent, the router entry's digest and TRANSFORM_VERSION."""
+        try:
+            content = orjson.dumps([item.get(k) for k in CONTENT_KEYS])
+        except orjson.JSONEncodeError as exc:  # an integer beyond 64 bits, say: check_item names the usual ones
+            check_item(item)
+            raise RejectItem(f"item: a value no JSON column can hold ({exc})") from None
+        digest = hashlib.sha1(content)
         digest.update(self.salts.get(hash(model_id), b""))
         digest.update(TRANSFORM_VERSION)
-        trending_score = None if trending is None else float(trending)
-        return Seen(model_id, digest.hexdigest(), downloads, likes, trending_score, dl_all)
+        return digest.hexdigest()
+
+
+def _seen(item: dict[str, Any], model_id: str, raw_hash: str) -> Seen:
+    """The per-run facts; RejectItem for a counter of the wrong type."""
+    get = item.get
+    downloads, likes, trending, dl_all = get("downloads"), get("likes"), get("trendingScore"), get("downloadsAllTime")
+    # The common case is plain ints; anything else goes through the checking accessors.
+    if not (type(downloads) is int and type(likes) is int and type(dl_all) is int and type(trending) in (int, float)):
+        downloads, likes = _opt_number(item, "downloads"), _opt_number(item, "likes")
+        trending, dl_all = _opt_number(item, "trendingScore", float), _opt_number(item, "downloadsAllTime")
+    trending_score = None if trending is None else float(trending)
+    return Seen(model_id, raw_hash, downloads, likes, trending_score, dl_all)
 
 
 to_model = Parser()  # with nothing known: every item with an id is parsed whole (or rejected)
