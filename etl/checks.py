@@ -72,7 +72,11 @@ def check_item(item: dict[str, Any]) -> None:
         model_id = item.get("modelId")  # old-shape items are read by it (transform.item_id)
     if isinstance(model_id, str):
         check_id(model_id)
-    check_counters(item)
+    for key in _ITEM_INT64:
+        _check_number(item.get(key), key, INT64)
+    trending = item.get("trendingScore")
+    if isinstance(trending, float) and not math.isfinite(trending):
+        raise RejectItem(f"trendingScore: {trending!r} is not a finite number")
     for key, limit in _ITEM_STRINGS.items():
         _check_string(item.get(key), key, limit)
     st = item.get("safetensors")
@@ -87,15 +91,6 @@ def check_item(item: dict[str, Any]) -> None:
     if isinstance(card, dict):
         _check_string(card.get("license"), "cardData.license", LICENSE_MAX)
     _check_mappings(item.get("inferenceProviderMapping"))
-
-
-def check_counters(item: dict[str, Any]) -> None:
-    """The part of check_item an item whose fingerprint is unchanged still needs: its counters are new every run."""
-    for key in _ITEM_INT64:
-        _check_number(item.get(key), key, INT64)
-    trending = item.get("trendingScore")
-    if isinstance(trending, float) and not math.isfinite(trending):
-        raise RejectItem(f"trendingScore: {trending!r} is not a finite number")
 
 
 def _check_mappings(raw: Any) -> None:

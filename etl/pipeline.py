@@ -426,7 +426,8 @@ def _stage_all(
                     promoted.append(model_id)
                 continue
             try:
-                fact = _checked_fingerprint(item, salts.get(key, b""), known)  # once per model and run, after dedupe
+                checks.check_item(item)  # once per model and run: the dedupe above comes first
+                fact = fingerprint(item, salts.get(key, b""))
             except RejectItem as exc:
                 loader.add_reject(source, item, checks.printable(str(exc)), in_catalog, model_id)
                 continue
@@ -456,25 +457,6 @@ def _stage_all(
         loader.stage(facts, rows, flag)
     loader.mark_catalog(promoted)
     return staged
-
-
-def _checked_fingerprint(item: dict[str, Any], salt: bytes, known: KeySet) -> Seen:
-    """The item's fingerprint, once its values are known to fit every backend (RejectItem if one does not).
-
-    An item whose fingerprint is known equals one accepted before in everything but its counters (the fingerprint
-    covers every other field read, and TRANSFORM_VERSION, bumped whenever the transform or these checks change), so
-    only its counters are checked: the full check is most of the per-item work of an unchanged re-run.
-    """
-    try:
-        fact = fingerprint(item, salt)
-    except Exception:  # a value the fingerprint cannot even encode (an integer beyond 64 bits): say which
-        checks.check_item(item)
-        raise
-    if fingerprint_key(fact.raw_hash) in known:
-        checks.check_counters(item)
-    else:
-        checks.check_item(item)
-    return fact
 
 
 @dataclass

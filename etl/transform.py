@@ -29,7 +29,7 @@ FINGERPRINT_KEYS = (
     "inferenceProviderMapping",
     "cardData",
 )
-TRANSFORM_VERSION = b"2"  # bump when to_row's output or checks.check_item changes: every item is then redone
+TRANSFORM_VERSION = b"2"  # bump when to_row's output changes: every item is then transformed again
 GATED_VALUES = {False: "false", None: "false", "false": "false", "auto": "auto", "manual": "manual", True: "manual"}
 MAPPING_STATUSES = frozenset({"live", "staging", "error"})
 
