@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -25,6 +25,11 @@ MAX_REJECTS = 10_000  # per run; beyond that they are only counted
 # parse pages costs it a wait for the GIL (up to a whole page's parse: orjson never lets go mid-page), so a few
 # large inserts beat many small ones; the limits bound memory (a stage_models row carries its record, about 2 KB).
 FLUSH_AT = {"stage_seen": 20_000, "stage_models": 2_000, "stage_mappings": 10_000, "stage_offers": 10_000}
+# Staging inserts run on a thread of their own (one statement at a time, at most IN_FLIGHT batches queued), so the
+# database's share of them (sqlite3 and psycopg let go of the GIL while a statement runs) overlaps the Python work on
+# the next page; False runs them on the caller's thread (the other arm of the A/B in `python -m bench load`).
+STAGE_ON_THREAD = True
+IN_FLIGHT = 2
 _T = TypeVar("_T")  # what a function handed to Loader._do returns
 
 
@@ -78,13 +83,17 @@ class Loader:
         self._router_complete = False
         self._offers_indexed = False
         self._buffers: dict[sa.Table, list[tuple[Any, ...]]] = {}
+        self._pending: list[Future[None]] = []
+        self._stager: ThreadPoolExecutor | None = None
         self._promoted: list[str] = []
         self._reject_keys: set[bytes] = set()  # 8-byte digests of the rejects staged this run
 
     # ---- staging --------------------------------------------------------------------------------
 
     def _do(self, fn: Callable[..., _T], *args: Any) -> Future[_T]:
-        """fn(*args) now, as a done future (callers look offers up a page ahead through this)."""
+        """fn(*args) now, once the queued staging inserts are done, as a done future (callers look offers up a page
+        ahead through this). Every use of the connection goes through here: it is never in two threads at once."""
+        self._drain()
         done: Future[_T] = Future()
         done.set_result(fn(*args))
         return done
@@ -95,13 +104,31 @@ class Loader:
         held.extend(rows)
         if len(held) >= FLUSH_AT.get(table.name, 500):
             self._buffers[table] = []
-            self._insert(table, held)
+            self._submit(table, held)
+
+    def _submit(self, table: sa.Table, rows: list[tuple[Any, ...]]) -> None:
+        """Insert `rows` on the staging thread (waiting while IN_FLIGHT batches are queued), or now."""
+        if not STAGE_ON_THREAD:
+            self._insert(table, rows)
+            return
+        while len(self._pending) >= IN_FLIGHT:
+            self._pending.pop(0).result()
+        if self._stager is None:
+            self._stager = ThreadPoolExecutor(max_workers=1, thread_name_prefix="staging")
+        self._pending.append(self._stager.submit(self._insert, table, rows))
+
+    def _drain(self) -> None:
+        """Wait for the queued staging inserts; the first failure is raised here, on the caller's thread."""
+        pending, self._pending = self._pending, []
+        for job in pending:
+            job.result()
 
     def flush(self) -> None:
-        """Every buffered staging row into its table."""
+        """Every buffered staging row into its table, done when this returns."""
         buffers, self._buffers = self._buffers, {}
         for table, rows in buffers.items():
-            self._insert(table, rows)
+            self._submit(table, rows)
+        self._drain()
 
     def _insert(self, table: sa.Table, rows: Sequence[tuple[Any, ...]]) -> None:
         """Positional rows into the first columns of a staging table."""
@@ -245,6 +272,9 @@ class Loader:
 
     def _merge(self, inp: MergeInput) -> MergeCounts:
         self.flush()
+        if self._stager is not None:
+            self._stager.shutdown()
+            self._stager = None
         self._insert(staging.proven, [(p,) for p in sorted(inp.proven_providers)])
         self._insert(staging.providers, [(p, int(k)) for p, k in sorted(inp.providers.items())])
         self._insert(staging.rankings, list(inp.rankings))
@@ -287,24 +317,28 @@ class Loader:
         m, s, seen, run = schema.models, staging.models, staging.seen, self.at.run
         names = [c.name for c in s.columns if c.name != "record"]
         top = int(self.conn.execute(sa.select(sa.func.coalesce(sa.func.max(m.c.model_key), 0))).scalar() or 0)
+        listed = seen.c.in_catalog == 1
         with scd2.new_keys(self.conn, s, ("model_id",), ~sa.exists().where(m.c.model_id == s.c.model_id)) as keys:
+            # A new model is written whole, its listing columns included, so the update below skips it.
             new = (
                 sa.select(
                     *(s.c[n] for n in names),
-                    *(sa.literal(v, sa.Integer) for v in (0, run, run, 0)),
+                    sa.case((listed, 1), else_=0),
+                    *(sa.literal(v, sa.Integer) for v in (run, run, 0)),
+                    sa.case((listed, run), else_=None),
                     top + sa.func.row_number().over(order_by=s.c.model_id),
                 )
                 .join(keys, keys.c.model_id == s.c.model_id)
+                .join(seen, seen.c.model_id == s.c.model_id)
                 .order_by(s.c.model_id)
             )
-            targets = [*names, "listed", "first_seen_run", "last_seen_run", "misses", "model_key"]
+            targets = [*names, "listed", "first_seen_run", "last_seen_run", "misses", "last_listed_run", "model_key"]
             self.conn.execute(sa.insert(m).from_select(targets, new))
         attributes = {n: s.c[n] for n in names if n != "model_id"}
         self.conn.execute(sa.update(m).where(m.c.model_id == s.c.model_id, m.c.first_seen_run < run).values(attributes))
-        listed = seen.c.in_catalog == 1
         self.conn.execute(
             sa.update(m)
-            .where(m.c.model_id == seen.c.model_id)
+            .where(m.c.model_id == seen.c.model_id, m.c.first_seen_run < run)
             .values(
                 last_seen_run=run,
                 listed=sa.case((listed, 1), else_=m.c.listed),
