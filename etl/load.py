@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -25,11 +25,6 @@ MAX_REJECTS = 10_000  # per run; beyond that they are only counted
 # parse pages costs it a wait for the GIL (up to a whole page's parse: orjson never lets go mid-page), so a few
 # large inserts beat many small ones; the limits bound memory (a stage_models row carries its record, about 2 KB).
 FLUSH_AT = {"stage_seen": 20_000, "stage_models": 2_000, "stage_mappings": 10_000, "stage_offers": 10_000}
-# Staging inserts run on a thread of their own (one statement at a time, at most IN_FLIGHT batches queued), so the
-# database's share of them (sqlite3 and psycopg let go of the GIL while a statement runs) overlaps the Python work on
-# the next page; False runs them on the caller's thread (the other arm of the A/B in `python -m bench load`).
-STAGE_ON_THREAD = True
-IN_FLIGHT = 2
 _T = TypeVar("_T")  # what a function handed to Loader._do returns
 
 
@@ -64,9 +59,10 @@ class Loader:
     """Stages one run's rows, then merges them into the history tables in one transaction of its own.
 
     Staging writes only temporary tables, which take no lock on the database: other writers (health probes)
-    go on while the listings run, and the refresh holds the write lock only for its final merge. Rows go in with
-    executemany (COPY on PostgreSQL), on the caller's thread: a writer thread with JSON staging did not pay for
-    itself in the interleaved A/B of `python -m bench load` (README, Performance).
+    go on while the listings run, and the refresh holds the write lock only for its final merge. Rows are held
+    per table (FLUSH_AT) and go in as multi-row INSERTs (COPY on PostgreSQL, see db.stage_rows) on the caller's
+    thread: neither a writer thread (with JSON staging, or with these INSERTs) nor executemany paid for itself in
+    the interleaved A/Bs of `python -m bench load` (README, Performance).
     """
 
     def __init__(
@@ -83,17 +79,13 @@ class Loader:
         self._router_complete = False
         self._offers_indexed = False
         self._buffers: dict[sa.Table, list[tuple[Any, ...]]] = {}
-        self._pending: list[Future[None]] = []
-        self._stager: ThreadPoolExecutor | None = None
         self._promoted: list[str] = []
         self._reject_keys: set[bytes] = set()  # 8-byte digests of the rejects staged this run
 
     # ---- staging --------------------------------------------------------------------------------
 
     def _do(self, fn: Callable[..., _T], *args: Any) -> Future[_T]:
-        """fn(*args) now, once the queued staging inserts are done, as a done future (callers look offers up a page
-        ahead through this). Every use of the connection goes through here: it is never in two threads at once."""
-        self._drain()
+        """fn(*args) now, as a done future (callers look offers up a page ahead through this)."""
         done: Future[_T] = Future()
         done.set_result(fn(*args))
         return done
@@ -104,31 +96,13 @@ class Loader:
         held.extend(rows)
         if len(held) >= FLUSH_AT.get(table.name, 500):
             self._buffers[table] = []
-            self._submit(table, held)
-
-    def _submit(self, table: sa.Table, rows: list[tuple[Any, ...]]) -> None:
-        """Insert `rows` on the staging thread (waiting while IN_FLIGHT batches are queued), or now."""
-        if not STAGE_ON_THREAD:
-            self._insert(table, rows)
-            return
-        while len(self._pending) >= IN_FLIGHT:
-            self._pending.pop(0).result()
-        if self._stager is None:
-            self._stager = ThreadPoolExecutor(max_workers=1, thread_name_prefix="staging")
-        self._pending.append(self._stager.submit(self._insert, table, rows))
-
-    def _drain(self) -> None:
-        """Wait for the queued staging inserts; the first failure is raised here, on the caller's thread."""
-        pending, self._pending = self._pending, []
-        for job in pending:
-            job.result()
+            self._insert(table, held)
 
     def flush(self) -> None:
-        """Every buffered staging row into its table, done when this returns."""
+        """Every buffered staging row into its table."""
         buffers, self._buffers = self._buffers, {}
         for table, rows in buffers.items():
-            self._submit(table, rows)
-        self._drain()
+            self._insert(table, rows)
 
     def _insert(self, table: sa.Table, rows: Sequence[tuple[Any, ...]]) -> None:
         """Positional rows into the first columns of a staging table."""
@@ -272,9 +246,6 @@ class Loader:
 
     def _merge(self, inp: MergeInput) -> MergeCounts:
         self.flush()
-        if self._stager is not None:
-            self._stager.shutdown()
-            self._stager = None
         self._insert(staging.proven, [(p,) for p in sorted(inp.proven_providers)])
         self._insert(staging.providers, [(p, int(k)) for p, k in sorted(inp.providers.items())])
         self._insert(staging.rankings, list(inp.rankings))
