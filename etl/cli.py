@@ -226,30 +226,59 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    from .db import current, make_engine, upgrade
+    from .db import current, describe_url, make_engine, upgrade
 
     if args.action == "copy":
         return _db_copy(args)
     config = _config(args)
+    if args.action == "current":
+        return _db_current(config.db.url)
+    if args.action == "backup":
+        return _db_backup(config.db.url, args.path)
     engine = make_engine(config.db.url)
     if args.action in ("prune", "backup", "vacuum"):
         return _db_maintain(args, engine, config.history.keep_run_metrics_days)
-    if args.action == "upgrade":
-        upgrade(engine)
-    print(f"{engine.url.render_as_string(hide_password=True)}: revision {current(engine) or 'none'}")
+    upgrade(engine)
+    print(f"{describe_url(engine.url)}: revision {current(engine) or 'none'}")
+    return 0
+
+
+def _db_backup(url: str, path: str | None) -> int:
+    """A copy of the SQLite file read through a read-only connection: a missing source is not created."""
+    from .db import describe_url, open_read_only, parse_url
+    from .maintenance import backup
+
+    if not path:
+        raise UsageError("db backup needs a PATH for the copy")
+    engine = open_read_only(url)
+    if engine is None:
+        raise UsageError(f"no database at {describe_url(parse_url(url))}: nothing to back up")
+    try:
+        print(f"backup written to {backup(engine, path)}")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _db_current(url: str) -> int:
+    """The schema revision, read-only: a missing SQLite file is `revision none` and is not created."""
+    from .db import describe_url, head, open_read_only, parse_url, revision_of
+
+    shown = describe_url(parse_url(url))
+    engine = open_read_only(url)
+    revision = None if engine is None else revision_of(engine, shown)
+    if engine is not None:
+        engine.dispose()
+    behind = f" (this hfsnap needs {head()}: run hfsnap db upgrade)" if revision and revision != head() else ""
+    print(f"{shown}: revision {revision or 'none'}{behind}")
     return 0
 
 
 def _db_maintain(args: argparse.Namespace, engine: Engine, keep_days: int) -> int:
     from .db import upgrade
     from .lock import refresh_lock
-    from .maintenance import backup, prune, vacuum
+    from .maintenance import prune, vacuum
 
-    if args.action == "backup":
-        if not args.path:
-            raise UsageError("db backup needs a PATH for the copy")
-        print(f"backup written to {backup(engine, args.path)}")
-        return 0
     with refresh_lock(engine):  # never beside a refresh's merge
         upgrade(engine)
         if args.action == "prune":

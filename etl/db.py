@@ -49,13 +49,29 @@ def open_existing(url: str) -> Engine:
     that cannot be reached is a LoadError (exit 1). SQLite is opened read-only (`mode=ro`), PostgreSQL sessions
     are read-only transactions, so a read command cannot write by mistake.
     """
+    shown, hint = describe_url(parse_url(url)), "run hfsnap refresh or hfsnap db upgrade first"
+    engine = open_read_only(url)
+    if engine is None:
+        raise UsageError(f"no database at {shown}: {hint}")
+    revision = revision_of(engine, shown)
+    if revision != head():
+        engine.dispose()
+        state = "has no hfsnap schema" if revision is None else f"is at schema {revision}, this hfsnap needs {head()}"
+        raise UsageError(f"database {shown} {state}: {hint}")
+    return engine
+
+
+def open_read_only(url: str) -> Engine | None:
+    """A read-only engine on `url` at whatever schema it has; None for a SQLite file that does not exist.
+
+    Nothing is created: no folder, no file (SQLite `mode=ro`); PostgreSQL sessions are read-only transactions.
+    """
     parsed = parse_url(url)
-    shown, hint = describe_url(parsed), "run hfsnap refresh or hfsnap db upgrade first"
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         path = parsed.database
         if not path or path == ":memory:" or not Path(path).is_file():
-            raise UsageError(f"no database at {shown}: {hint}")
+            return None
         # A URI filename: mode=ro opens without ever creating; WAL readers still see a refresh's commits.
         parsed = parsed.set(database=f"file:{quote(str(Path(path).resolve()))}?mode=ro", query={"uri": "true"})
     else:
@@ -64,16 +80,19 @@ def open_existing(url: str) -> Engine:
     engine = _create_engine(parsed, kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_read_pragmas)
+    return engine
+
+
+def revision_of(engine: Engine, shown: str) -> str | None:
+    """The schema revision of a database opened by `open_read_only` (`shown`: its URL for messages).
+
+    An unreachable server or a file that is not a database is a LoadError (exit 1).
+    """
     try:
-        revision = current(engine)
+        return current(engine)
     except DatabaseError as exc:  # unreachable server, or a file that is not a database
         engine.dispose()
         raise LoadError(f"cannot open database {shown}: {one_line(exc.orig or exc)}") from None
-    if revision != head():
-        engine.dispose()
-        state = "has no hfsnap schema" if revision is None else f"is at schema {revision}, this hfsnap needs {head()}"
-        raise UsageError(f"database {shown} {state}: {hint}")
-    return engine
 
 
 def describe_url(url: URL) -> str:

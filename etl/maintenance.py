@@ -83,7 +83,10 @@ def prune(engine: Engine, keep_days: int, now: datetime | None = None, recent_on
 
 
 def backup(engine: Engine, path: str) -> Path:
-    """A consistent, compacted copy of a live SQLite database (VACUUM INTO reads one snapshot; writers go on)."""
+    """A consistent, compacted copy of a live SQLite database (VACUUM INTO reads one snapshot; writers go on).
+
+    `engine` comes from `db.open_read_only`: the source is never created or written.
+    """
     if engine.dialect.name != "sqlite":
         raise UsageError("db backup copies SQLite files; for PostgreSQL use pg_dump (e.g. pg_dump -Fc -f FILE URL)")
     target = Path(path)
@@ -92,6 +95,8 @@ def backup(engine: Engine, path: str) -> Path:
     if not target.parent.is_dir():
         raise UsageError(f"db backup: no such folder: {target.parent}")
     with engine.connect() as conn:
+        # The source is opened mode=ro; query_only would refuse VACUUM INTO, which writes only the new file.
+        conn.exec_driver_sql("PRAGMA query_only=OFF")
         conn.exec_driver_sql("VACUUM INTO ?", (str(target),))
     return target
 

@@ -12,13 +12,13 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import orjson
 from sqlalchemy import Connection, Engine
 
-from .queries import AsOf, EndpointRow, OfferRow, catalog_offers, version_records
+from .queries import AsOf, EndpointRow, OfferKey, OfferRow, catalog_offers, offer_rows, version_records
 
 UNKNOWN_PRICE = "-1"  # OpenRouter's marker for variable or unknown pricing; "0" would claim "free"
 # Chat-completion parameters every router offer accepts: huggingface_hub's InferenceClient.chat_completion
@@ -215,6 +215,52 @@ class RecordCache:
         return found
 
 
+class ModelPart(NamedTuple):
+    """One model of a list as JSON in two parts, and what the list's filters read."""
+
+    record: bytes  # `record_fields` without the closing brace (shared with the RecordCache)
+    offers: bytes  # `offer_fields` without the opening brace
+    providers: tuple[str, ...]  # the providers of its live mappings
+    parameters: list[str]  # its supported_parameters
+
+    def json(self) -> bytes:
+        return self.record + b"," + self.offers  # two JSON objects as one
+
+
+OFFER_MEMO = 50_000  # distinct offer sets kept per list: most models share theirs (no offer, or the same providers)
+
+
+def iter_model_parts(engine: Engine, at: AsOf, cache: RecordCache | None = None) -> Iterator[ModelPart]:
+    """The catalog at `at` as OpenRouter models, streamed by model id, in parts (`select` filters and joins them)."""
+    cache = cache or RecordCache(max_entries=0)
+    memo: dict[OfferKey, tuple[bytes, tuple[str, ...], list[str]]] = {}
+    for conn, batch in catalog_offers(engine, at):
+        static = cache.get_many(conn, [v for v, _ in batch])
+        for version_id, key in batch:
+            found = memo.get(key)
+            if found is None:
+                offers = offer_rows(key)
+                dynamic = offer_fields(offers)
+                # Sliced: a right-sized copy (orjson's buffer would pin about 4 KB for each kept result).
+                found = orjson.dumps(dynamic)[1:], tuple(o.provider for o in offers), dynamic["supported_parameters"]
+                if len(memo) < OFFER_MEMO:
+                    memo[key] = found
+            yield ModelPart(static[version_id], *found)
+
+
+def select(
+    parts: Iterable[ModelPart], providers: frozenset[str] = frozenset(), parameters: frozenset[str] = frozenset()
+) -> Iterator[bytes]:
+    """Each model's JSON; `providers`: only models with a live mapping to one of them; `parameters`: only models
+    whose supported_parameters include all of them (OpenRouter's filters)."""
+    for part in parts:
+        if providers and providers.isdisjoint(part.providers):
+            continue
+        if parameters and not parameters.issubset(part.parameters):
+            continue
+        yield part.json()
+
+
 def iter_model_json(
     engine: Engine,
     at: AsOf,
@@ -222,21 +268,8 @@ def iter_model_json(
     parameters: frozenset[str] = frozenset(),
     cache: RecordCache | None = None,
 ) -> Iterator[bytes]:
-    """The catalog at `at` as OpenRouter models (JSON bytes each), streamed by model id.
-
-    `providers`: only models with a live mapping to one of them; `parameters`: only models whose
-    supported_parameters include all of them (OpenRouter's filters).
-    """
-    cache = cache or RecordCache(max_entries=0)
-    for conn, batch in catalog_offers(engine, at):
-        if providers:
-            batch = [(v, offers) for v, offers in batch if any(o.provider in providers for o in offers)]
-        static = cache.get_many(conn, [v for v, _ in batch])
-        for version_id, offers in batch:
-            dynamic = offer_fields(offers)
-            if parameters and not parameters.issubset(dynamic["supported_parameters"]):
-                continue
-            yield static[version_id] + b"," + orjson.dumps(dynamic)[1:]  # two JSON objects as one
+    """The catalog at `at` as OpenRouter models (JSON bytes each), streamed by model id, filtered as `select`."""
+    return select(iter_model_parts(engine, at, cache), providers, parameters)
 
 
 def iter_models(engine: Engine, at: AsOf, **filters: Any) -> Iterator[dict[str, Any]]:

@@ -248,6 +248,26 @@ for _table, _cols in (
     sa.Index(f"ix_{_table.name}_run_from", _table.c.run_from)
 
 sa.Index("ux_models_key", models.c.model_key, unique=True)
+# Reads "as of" a time (migration 0011): the validity range and the key from the index, never the row (a version's
+# row carries its 1.2 KB record), and a model's integer key from its text id without the models row.
+sa.Index(
+    "ix_catalog_membership_as_of",
+    catalog_membership.c.model_id,
+    catalog_membership.c.valid_from,
+    catalog_membership.c.valid_to,
+)
+sa.Index(
+    "ix_model_versions_as_of",
+    model_versions.c.model_id,
+    model_versions.c.valid_from,
+    model_versions.c.valid_to,
+    model_versions.c.version_id,
+)
+sa.Index(
+    "ix_model_providers_as_of",
+    *(model_providers.c[c] for c in ("model_id", "valid_from", "valid_to", "status", "provider")),
+)
+sa.Index("ix_models_id_key", models.c.model_id, models.c.model_key)
 # Open spans (one per model or rank seen in the last run) and closed ones by where they end: a run's rows are found
 # through these two without reading the whole history.
 for _table, _cols in ((metric_spans, ("model_key",)), (ranking_spans, ("source", "sort", "rank"))):

@@ -21,6 +21,7 @@ from starlette.routing import Route
 from . import openrouter, queries
 from .config import ServeConfig
 from .errors import UsageError
+from .listcache import CurrentList
 
 log = logging.getLogger("hfsnap.serve")
 CHUNK = 500  # models per streamed chunk: each chunk is one hop to the thread pool
@@ -36,12 +37,12 @@ def create_app(
     engine: Engine,
     config: ServeConfig | None = None,
     clock: Clock = time.time,
-    cache: openrouter.RecordCache | None = None,
+    listing: CurrentList | None = None,
 ) -> Starlette:
     """The Starlette app over an engine from `db.open_existing` (read-only; nothing here writes)."""
-    settings, cache = config or ServeConfig(), cache or openrouter.RecordCache()
+    settings, current = config or ServeConfig(), listing or CurrentList()
     routes = [
-        Route("/api/v1/models", _endpoint(lambda r: list_models(engine, r, cache))),
+        Route("/api/v1/models", _endpoint(lambda r: list_models(engine, r, current))),
         Route("/api/v1/models/{author}/{slug}/endpoints", _endpoint(lambda r: list_endpoints(engine, r, clock()))),
         Route("/api/v1/changes", _endpoint(lambda r: change_feed(engine, r))),
         Route("/changes.atom", _endpoint(lambda r: atom_feed(engine, r))),
@@ -107,8 +108,11 @@ def _names(params: dict[str, str], *keys: str) -> frozenset[str]:
 # ---- /api/v1/models ------------------------------------------------------------------------------------------
 
 
-def list_models(engine: Engine, request: Request, cache: openrouter.RecordCache) -> Response:
-    """`ModelsListResponse`, streamed: {"data": [...], "links": {"next"}, "total_count"}."""
+def list_models(engine: Engine, request: Request, current: CurrentList) -> Response:
+    """`ModelsListResponse`, streamed: {"data": [...], "links": {"next"}, "total_count"}.
+
+    The current catalog comes from `current` (built once per loaded run); a past one is read for the request.
+    """
     params = _params(request, {"as_of", "provider", "providers", "supported_parameters", "offset", "limit"})
     at = _as_of(params.get("as_of"))
     providers = _names(params, "provider", "providers")
@@ -118,7 +122,8 @@ def list_models(engine: Engine, request: Request, cache: openrouter.RecordCache)
         raise BadRequest(f"supported_parameters: unknown parameter {unknown[0]!r}")
     offset = _int(params, "offset", 0, 0, 10**9) or 0
     limit = _int(params, "limit", None, 1, 10**9)
-    models = openrouter.iter_model_json(engine, at, providers, wanted, cache)
+    parts = current.parts(engine) if at.stamp is None else openrouter.iter_model_parts(engine, at, current.records)
+    models = openrouter.select(parts, providers, wanted)
     next_query = {k: v for k, v in params.items() if k not in ("offset", "limit")}
     body = _model_list_chunks(models, offset, limit, lambda n: _next_link(request, next_query, n, limit))
     return StreamingResponse(body, media_type="application/json")
@@ -262,18 +267,19 @@ def healthz(engine: Engine, config: ServeConfig, now: float) -> Response:
 
 
 def serve(engine: Engine, host: str, port: int, config: ServeConfig) -> None:
-    """Run the app under uvicorn until interrupted; the current catalog's records are cached in the background."""
+    """Run the app under uvicorn until interrupted; the current list is built in the background meanwhile."""
     import uvicorn
 
-    cache = openrouter.RecordCache()
-    threading.Thread(target=warm, args=(engine, cache), name="warm-cache", daemon=True).start()
-    uvicorn.run(create_app(engine, config, cache=cache), host=host, port=port, log_level="warning", access_log=False)
+    current = CurrentList()
+    threading.Thread(target=warm, args=(engine, current), name="warm-list", daemon=True).start()
+    uvicorn.run(
+        create_app(engine, config, listing=current), host=host, port=port, log_level="warning", access_log=False
+    )
 
 
-def warm(engine: Engine, cache: openrouter.RecordCache) -> None:
-    """Read every current record once, so the first list request finds them cached."""
+def warm(engine: Engine, current: CurrentList) -> None:
+    """Build the current list once at start, so the first list request finds it ready (or waits for it)."""
     try:
-        for _ in openrouter.iter_model_json(engine, queries.AsOf(), cache=cache):
-            pass
-    except Exception as exc:  # only a head start: requests read what is missing themselves
-        log.warning("serve: warming the record cache stopped: %s", exc)
+        current.parts(engine)
+    except Exception as exc:  # only a head start: a request builds what is missing itself
+        log.warning("serve: building the current model list stopped: %s", exc)

@@ -1,7 +1,7 @@
-"""Read commands never write: `status`, `diff`, `export` and `serve` open an existing, migrated database or stop.
+"""Read commands never write: `status`, `diff`, `export`, `serve`, `db current` and `db backup` create nothing.
 
-A missing database, an empty one or one whose schema is behind is one line on stderr and exit 2, and the
-database is left exactly as it was (no file, folder, table or revision appears). SQLite and PostgreSQL.
+For the first four, a missing database, an empty one or one whose schema is behind is one line on stderr and exit 2,
+and the database is left exactly as it was (no file, folder, table or revision appears). SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -94,3 +94,27 @@ def test_a_migrated_database_reads_and_a_write_is_refused(db_url):
     finally:
         engine.dispose()
     assert _hfsnap(["status", "--db", db_url]).returncode == 0
+
+
+def test_db_current_reads_without_creating_or_migrating(tmp_path, db_url):
+    folder = tmp_path / "typo"
+    out = _hfsnap(["db", "current", "--db", f"sqlite:///{folder}/x.db"])
+    assert out.returncode == 0 and out.stdout.strip().endswith("typo/x.db: revision none"), out.stderr
+    assert not folder.exists()
+    engine = make_engine(db_url)
+    cfg = alembic_config(engine)
+    behind = ScriptDirectory.from_config(cfg).get_revision(head()).down_revision
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, behind)
+    out = _hfsnap(["db", "current", "--db", db_url])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith(f": revision {behind} (this hfsnap needs {head()}: run hfsnap db upgrade)")
+    assert current(engine) == behind
+    engine.dispose()
+
+
+def test_db_backup_of_a_missing_file_is_exit_2_and_creates_nothing(tmp_path):
+    out = _hfsnap(["db", "backup", str(tmp_path / "copy.db"), "--db", f"sqlite:///{tmp_path}/typo/x.db"])
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "no database at" in out.stderr, out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -166,6 +166,53 @@ def test_as_of_gives_the_catalog_as_it_was(snap):
     assert gone in past and gone not in now and past - now == {gone}
 
 
+def _cheaper(h: Harness) -> str:
+    """A model whose every router price drops to 0.25 / 0.5 per 1M tokens (so that offer becomes the cheapest)."""
+    model_id = next(
+        m for m in sorted(h.catalog.served_ids()) if any(e.get("pricing") for e in h.catalog.router.get(m, ()))
+    )
+    entries = [dict(e) for e in h.catalog.router[model_id]]
+    for entry in entries:
+        if entry.get("pricing"):
+            entry["pricing"] = {"input": 0.25, "output": 0.5}
+    h.catalog.set_router(model_id, entries)
+    return model_id
+
+
+def test_the_current_list_follows_each_new_run(snap):
+    with served(snap.url) as base:
+        before = {m["id"]: m for m in httpx.get(f"{base}/api/v1/models").json()["data"]}
+        model_id = _cheaper(snap)
+        snap.refresh()
+        after = {m["id"]: m for m in httpx.get(f"{base}/api/v1/models").json()["data"]}
+        tools = httpx.get(f"{base}/api/v1/models", params={"supported_parameters": "tools"}).json()["data"]
+    assert (
+        before[model_id]["pricing"] != after[model_id]["pricing"] == {"prompt": "0.00000025", "completion": "0.0000005"}
+    )
+    assert {m for m in after if m != model_id} == {m for m in before if m != model_id}
+    assert {m["id"] for m in tools} == {m for m, v in after.items() if "tools" in v["supported_parameters"]}
+
+
+def test_the_current_list_is_built_once_per_loaded_run(snap):
+    from etl.listcache import CurrentList
+    from etl.openrouter import iter_model_json, select
+    from etl.queries import AsOf
+
+    engine = open_existing(snap.url)
+    current = CurrentList()
+    try:
+        first = current.parts(engine)
+        assert current.parts(engine) is first  # no new run: the same list, nothing read again
+        assert list(select(first)) == list(iter_model_json(engine, AsOf()))
+        _cheaper(snap)
+        snap.refresh()
+        second = current.parts(engine)
+        assert second is not first and current.parts(engine) is second
+        assert list(select(second)) == list(iter_model_json(engine, AsOf())) != list(select(first))
+    finally:
+        engine.dispose()
+
+
 def test_provider_filter(snap):
     provider, expected = (
         "together",
