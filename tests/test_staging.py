@@ -14,7 +14,7 @@ from etl.db import make_engine, stage_rows
 pytestmark = pytest.mark.both_backends
 
 ROWS: list[tuple[Any, ...]] = [
-    (f"org/model-{i:03d}", i % 2, None if i % 5 == 0 else i * 1_000_003, 0.1 * i, "it's \u00e9 \"quoted\"", 2**62 + i)
+    (f"org/model-{i:03d}", i % 2, None if i % 5 == 0 else i * 1_000_003, 0.1 * i, 'it\'s \u00e9 "quoted"', 2**62 + i)
     for i in range(101)
 ]
 COLUMNS = ("model_id", "flag", "downloads", "score", "note", "big")
