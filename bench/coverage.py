@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 
 from etl.fakehub import generate_catalog
+from etl.hub import HubClient
 from etl.pipeline import run_once
 
 from .common import bench_config, fake_hub, runs_row, table
@@ -60,7 +61,9 @@ def main() -> None:
     for mode in ("cursor", "capped"):
         with fake_hub(MODELS, mode=mode) as url, tempfile.TemporaryDirectory() as tmp:
             db = Path(tmp) / "cov.db"
-            report = run_once(bench_config(url, db), token="hf_bench")
+            config = bench_config(url, db)
+            with HubClient(config.hub, token="hf_bench") as client:
+                report = run_once(config, client)
             with sqlite3.connect(db) as conn:
                 listed = {r[0] for r in conn.execute("SELECT model_id FROM models WHERE listed = 1")}
                 capped = conn.execute("SELECT COUNT(*) FROM run_sources WHERE capped = 1").fetchone()[0]

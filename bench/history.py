@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from etl.fakehub import Catalog, generate_catalog, make_app
+from etl.hub import HubClient
 from etl.pipeline import Clock, run_once
 from etl.queries import AsOf, export_records
 
@@ -155,7 +156,8 @@ def main() -> None:
                 drift(catalog, run, rnd)
             clock.run = run
             t0, c0 = time.perf_counter(), time.process_time()
-            report = run_once(config, transport=httpx.WSGITransport(app=app), clock=clock, token="hf_bench")
+            with HubClient(config.hub, token="hf_bench", transport=httpx.WSGITransport(app=app)) as client:
+                report = run_once(config, client, clock=clock)
             times[run] = time.perf_counter() - t0
             cpu[run] = time.process_time() - c0
             sizes[run] = db_bytes(db)

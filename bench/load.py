@@ -21,6 +21,7 @@ import orjson
 
 from etl import db
 from etl.extract import Listing
+from etl.hub import HubClient
 from etl.pipeline import run_once
 from etl.scd2 import SCD2_TABLES
 
@@ -113,11 +114,13 @@ def main() -> None:
                 config = bench_config(url, db_path).with_db(dbs.enter_context(bench_db(db_path)))
                 with staging(variant):
                     t0, w0 = time.perf_counter(), written()
-                    first = run_once(config, token="hf_bench")
+                    with HubClient(config.hub, token="hf_bench") as client:
+                        first = run_once(config, client)
                     firsts[variant].append(time.perf_counter() - t0)
                     wrote[variant] = written() - w0
                     t0 = time.perf_counter()
-                    second = run_once(config, token="hf_bench")
+                    with HubClient(config.hub, token="hf_bench") as client:
+                        second = run_once(config, client)
                     reruns[variant].append(time.perf_counter() - t0)
                 if variant == VARIANTS[0]:
                     kept_first, kept_second = first, second

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .transform import Offer, RejectItem
+from .errors import RejectItem
+
+if TYPE_CHECKING:
+    from .records import Offer
 
 INT64 = (-(2**63), 2**63 - 1)
 INT32 = (-(2**31), 2**31 - 1)
@@ -65,11 +68,20 @@ def _check_string(value: Any, what: str, limit: int) -> None:
             raise RejectItem(f"{what}: {len(value)} characters (at most {limit} are stored)")
 
 
+def _plain_tags(tags: list[Any]) -> bool:
+    """Strings, none with a NUL, none longer than a licence tag may be: the common case, settled in C loops."""
+    try:
+        joined = "\n".join(tags)
+    except TypeError:  # not all strings: the loop in check_item looks at each (parse_model rejects the list)
+        return False
+    return "\x00" not in joined and (not tags or max(map(len, tags)) <= LICENSE_MAX + 8)
+
+
 def check_item(item: dict[str, Any]) -> None:
-    """RejectItem if a listing item holds a value no backend column can take (wrong types are transform's job)."""
+    """RejectItem if a listing item holds a value no backend column can take (wrong types are parse_model's job)."""
     model_id = item.get("id")
     if model_id is None:
-        model_id = item.get("modelId")  # old-shape items are read by it (transform.item_id)
+        model_id = item.get("modelId")  # old-shape items are read by it (records.item_id)
     if isinstance(model_id, str):
         check_id(model_id)
     for key in _ITEM_INT64:
@@ -83,7 +95,7 @@ def check_item(item: dict[str, Any]) -> None:
     if isinstance(st, dict):
         _check_number(st.get("total"), "safetensors.total", INT64)
     tags = item.get("tags")
-    if isinstance(tags, list):
+    if isinstance(tags, list) and not _plain_tags(tags):
         for tag in tags:
             if isinstance(tag, str):
                 _check_string(tag, "tags", LICENSE_MAX + 8 if tag.startswith("license:") else 1 << 20)

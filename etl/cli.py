@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import __version__
 from .config import Config, load_config
-from .errors import EtlError, Terminated, UsageError
+from .errors import EtlError, Terminated, UsageError, error_line
 from .redaction import redact_urls
 
 if TYPE_CHECKING:
@@ -484,8 +484,7 @@ def _one_line(exc: BaseException) -> str:
     from .hub import resolve_token
     from .redaction import redact
 
-    text = " ".join(str(exc).split())
-    return redact(f"{type(exc).__name__}: {text}" if text else type(exc).__name__, resolve_token())
+    return redact(error_line(exc), resolve_token())
 
 
 def entrypoint() -> None:

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
+from datetime import tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from apscheduler.triggers.cron import CronTrigger
 
 SORT_KEYS = ("downloads", "likes", "trendingScore", "createdAt", "lastModified")
 
@@ -224,9 +231,9 @@ def _validate(section: Any, where: str) -> None:
         }
     elif isinstance(section, ScheduleConfig):
         checks = {
-            "refresh_cron": _cron_ok(section.refresh_cron),
-            "health_cron": _cron_ok(section.health_cron),
-            "timezone": _tz_ok(section.timezone),
+            "refresh_cron": _accepts(cron_trigger, section.refresh_cron),
+            "health_cron": _accepts(cron_trigger, section.health_cron),
+            "timezone": _accepts(time_zone, section.timezone),
         }
     elif isinstance(section, ServeConfig):
         checks = {"stale_after_hours": section.stale_after_hours > 0}
@@ -235,27 +242,34 @@ def _validate(section: Any, where: str) -> None:
             raise ConfigError(f"{where}.{key}: invalid value {getattr(section, key)!r}")
 
 
-def _cron_ok(line: str) -> bool:
-    """Five crontab fields that APScheduler accepts."""
-    if len(line.split()) != 5:
-        return False
-    from apscheduler.triggers.cron import CronTrigger
-
+def _accepts(parse: Callable[[str], object], value: str) -> bool:
     try:
-        CronTrigger.from_crontab(line, timezone="UTC")
+        parse(value)
     except ValueError:
         return False
     return True
 
 
-def _tz_ok(name: str) -> bool:
+def time_zone(name: str) -> ZoneInfo:
+    """An IANA time zone by name; ValueError if there is none of that name."""
     import zoneinfo
 
     try:
-        zoneinfo.ZoneInfo(name)
+        return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
+        raise ValueError(f"unknown time zone {name!r}") from None
+
+
+def cron_trigger(line: str, tz: tzinfo | str = "UTC") -> CronTrigger:
+    """Five crontab fields as APScheduler's trigger; ValueError says what is wrong with them."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    if len(line.split()) != 5:
+        raise ValueError(f"{len(line.split())} fields, expected 5")
+    try:
+        return CronTrigger.from_crontab(line, timezone=tz)
+    except KeyError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def load_config(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> Config:

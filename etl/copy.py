@@ -20,13 +20,12 @@ from .db import (
     describe,
     head,
     make_engine,
-    one_line,
     parse_url,
     read_snapshot,
     reset_sequence,
     upgrade,
 )
-from .errors import LoadError, UsageError
+from .errors import LoadError, UsageError, one_line
 from .lock import refresh_lock
 from .schema import metadata
 

@@ -1,8 +1,8 @@
 """Engines, SQLite pragmas and Alembic migrations, for SQLite and PostgreSQL alike.
 
 Where SQLite and PostgreSQL differ, the difference is here (engines, URLs, errors, the migration lock,
-sequences, snapshots, bulk inserts), in `views.py` (JSON functions in view SQL) or in `lock.py` (flock or
-advisory lock); every other module's SQL is portable.
+sequences, snapshots, bulk inserts), in the migrations that create the views (JSON functions in view SQL) or in
+`lock.py` (flock or advisory lock); every other module's SQL is portable.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, func, inspect, select, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, func, select, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
-from .errors import ConfigError, LoadError, UsageError
+from .errors import ConfigError, LoadError, UsageError, one_line
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -133,11 +133,6 @@ def describe(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=True)
 
 
-def one_line(exc: BaseException) -> str:
-    """A driver's message on one line (psycopg's span several)."""
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")  # readers never block the run, the run never blocks readers
@@ -203,10 +198,6 @@ def head() -> str:
     from alembic.script import ScriptDirectory
 
     return str(ScriptDirectory(migrations_dir()).get_current_head())
-
-
-def has_schema(engine: Engine) -> bool:
-    return inspect(engine).has_table("runs")
 
 
 def reset_sequence(conn: Connection, table: Table) -> None:

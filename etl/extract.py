@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import SORT_KEYS, Config, SourceConfig
-from .errors import CursorLoop, HubError, HubRejected
+from .errors import CursorLoop, HubError, HubRejected, HubStatus, NoProgress
 from .hub import HubClient
-from .transform import item_id
+from .records import HubModel, Known, Parser, Reject, canonical_json, item_id, to_model
 
 log = logging.getLogger("hfsnap.extract")
 
@@ -79,9 +79,7 @@ def format_count(n: int) -> str:
 
 def partition_key(filters: dict[str, Any]) -> str:
     """Canonical JSON of a partition's filters: what run_sources stores and shrink checks compare."""
-    import orjson
-
-    return orjson.dumps(filters, option=orjson.OPT_SORT_KEYS).decode()
+    return canonical_json(filters).decode()
 
 
 @dataclass
@@ -109,7 +107,8 @@ class Listing:
     proven: bool = False
     ids: set[int] = field(default_factory=set, repr=False)
     ranking: list[str] = field(default_factory=list, repr=False)
-    summaries: list[tuple[str, str | None, int | None, Any]] | None = field(default_factory=list, repr=False)
+    # (model id, pipeline tag, parameter count) of the first models listed: what a split of a capped listing needs
+    summaries: list[tuple[str, str | None, int | None]] | None = field(default_factory=list, repr=False)
     providers_seen: set[str] = field(default_factory=set, repr=False)
 
     @property
@@ -137,10 +136,10 @@ class Listing:
 
 @dataclass
 class Batch:
-    """Items of one page, on their way to the transformer."""
+    """One page's items, each parsed (or rejected) once, on their way to the pipeline."""
 
     listing: Listing
-    items: list[Any]
+    items: list[HubModel | Known | Reject]
 
 
 @dataclass
@@ -233,9 +232,11 @@ class Extractor:
         extra_providers: set[str] | None = None,
         last_counts: dict[tuple[str, str, str], int] | None = None,
         retiring: set[str] | None = None,
+        parse: Parser = to_model,
     ) -> None:
         self.client = client
         self.config = config
+        self.parse = parse
         self.extra_providers = set(extra_providers or ())
         # Providers that look gone (unknown to huggingface_hub, absent from a complete router list): an empty
         # listing of one of them is believed, unless some mapping still names it (see _accept_gone).
@@ -419,15 +420,15 @@ class Extractor:
     def _run_listing(self, listing: Listing) -> None:
         try:
             self._page_through(listing)
-        except HubRejected as exc:
-            if _names_unknown_provider(listing, str(exc)):
+        except HubStatus as exc:
+            if _names_unknown_provider(listing, exc):
                 # The Hub no longer knows the provider: nothing can be listed under it, which is an empty partition.
                 log.info("%s: the Hub answers %s; an empty partition", listing.partition, exc)
                 listing.complete = listing.provider_unknown = True
             else:
-                # A server that refuses to go past some page capped the listing; one that refuses the first failed it.
-                listing.capped = listing.pages > 0 and not isinstance(exc, CursorLoop)
-                listing.error = str(exc)
+                _refused(listing, exc)
+        except HubRejected as exc:
+            _refused(listing, exc)
         except HubError as exc:
             listing.error = str(exc)
         except Exception as exc:  # a bug must fail the listing, not hang the run
@@ -446,19 +447,19 @@ class Extractor:
             if self._stop.is_set():
                 return
             listing.pages += 1
-            items = page.body
+            items = [self.parse(item) for item in page.body]  # the one place an item is read
             new = self._absorb(listing, items)
             if not self._put(Batch(listing, items)):
                 return
             stalls = 0 if new else stalls + 1
             if stalls >= NO_PROGRESS_PAGES:
-                raise HubRejected(f"no progress: {stalls} pages in a row brought no new model")
+                raise NoProgress(f"no progress: {stalls} pages in a row brought no new model")
             if listing.top and listing.items >= listing.top:
                 listing.complete = True
                 return
             if page.next_url is None:
                 # Ended by itself; a full last page may mean the server just stopped (the cap), or an exact multiple.
-                full = len(items) >= limit and listing.kind != "discovery" and not listing.top
+                full = len(page.body) >= limit and listing.kind != "discovery" and not listing.top
                 listing.capped = full and not self._confirm_end(listing)
                 listing.complete = not listing.capped
                 return
@@ -497,13 +498,13 @@ class Extractor:
                     log.info("provider %r: an empty listing, no mapping names it: taken as gone", provider)
                     primary.complete, primary.shrunk, primary.error = True, False, None
 
-    def _absorb(self, listing: Listing, items: list[Any]) -> int:
+    def _absorb(self, listing: Listing, items: list[HubModel | Known | Reject]) -> int:
         """Count distinct ids; keep what a split or a ranking needs."""
         new = 0
-        for item in items:
-            model_id = item_id(item)
+        for entry in items:
+            model_id = entry.model_id
             if model_id is None:
-                continue  # the transformer rejects it; it counts as nothing here
+                continue  # the pipeline stores the reject; it counts as nothing here
             key = hash(model_id)
             if key in listing.ids:
                 continue
@@ -515,27 +516,30 @@ class Extractor:
                 if listing.items <= (listing.top or 0):
                     listing.ranking.append(model_id)
             elif listing.summaries is not None:
-                if len(listing.summaries) < SUMMARY_LIMIT:
-                    listing.summaries.append((model_id, item.get("pipeline_tag"), _params_of(item), item.get("gated")))
-                else:
+                if len(listing.summaries) >= SUMMARY_LIMIT:
                     listing.summaries = None
-            mapping = item.get("inferenceProviderMapping")
-            if isinstance(mapping, list):
-                listing.providers_seen.update(
-                    m["provider"] for m in mapping if isinstance(m, dict) and isinstance(m.get("provider"), str)
-                )
-            elif isinstance(mapping, dict):
-                listing.providers_seen.update(k for k in mapping if isinstance(k, str))
+                elif not isinstance(entry, Reject):  # a rejected item's fields are not to be trusted
+                    listing.summaries.append((model_id, entry.pipeline_tag, entry.num_parameters))
+            listing.providers_seen.update(entry.providers)
         return new
 
 
-def _names_unknown_provider(listing: Listing, message: str) -> bool:
-    """A 400 on the first page of a provider's partition that names the provider as unknown (or invalid)."""
+def _refused(listing: Listing, exc: HubRejected) -> None:
+    """A server that refuses to go past some page capped the listing; one that refuses the first failed it.
+
+    A cursor loop fails the listing wherever it happens (it is a broken server, not a cap); pages that bring nothing
+    new cut it short like a cap.
+    """
+    listing.capped = listing.pages > 0 and not isinstance(exc, CursorLoop)
+    listing.error = str(exc)
+
+
+def _names_unknown_provider(listing: Listing, exc: HubStatus) -> bool:
+    """A 400 on the first page of a provider's partition whose text names the provider as unknown (or invalid)."""
     provider = listing.filters.get("inference_provider")
-    if listing.kind != "catalog" or listing.pages or not isinstance(provider, str) or "HTTP 400" not in message:
+    if listing.kind != "catalog" or listing.pages or not isinstance(provider, str) or exc.status != 400:
         return False
-    reason = message.split(": ", 1)[-1]  # the Hub's own words, after "HTTP 400 from <url without query>"
-    return provider.lower() in reason.lower() and bool(_UNKNOWN_PROVIDER.search(reason))
+    return provider.lower() in exc.detail.lower() and bool(_UNKNOWN_PROVIDER.search(exc.detail))
 
 
 def _source_filters(source: SourceConfig) -> dict[str, Any]:
@@ -553,14 +557,8 @@ def _source_filters(source: SourceConfig) -> dict[str, Any]:
     return filters
 
 
-def _params_of(item: dict[str, Any]) -> int | None:
-    st = item.get("safetensors")
-    total = st.get("total") if isinstance(st, dict) else None
-    return int(total) if isinstance(total, (int, float)) and not isinstance(total, bool) else None
-
-
 def _split_filters(
-    filters: dict[str, Any], rows: list[tuple[str, str | None, int | None, Any]], estimate: int, page_size: int
+    filters: dict[str, Any], rows: list[tuple[str, str | None, int | None]], estimate: int, page_size: int
 ) -> tuple[list[dict[str, Any]], bool]:
     """Child filter sets for a capped partition, and whether together they cover all of it."""
     tags = sorted({r[1] for r in rows if r[1]})

@@ -23,9 +23,10 @@ from .config import Config
 from .db import make_engine, upgrade
 from .dberrors import check_sqlite_files
 from .errors import LoadError, UsageError
-from .hub import HubClient, redact, resolve_token
+from .hub import HubClient, resolve_token
 from .lock import lock_path
 from .schema import health_checks, model_providers
+from .stamps import format_stamp
 
 log = logging.getLogger("hfsnap.health")
 
@@ -142,23 +143,32 @@ class HealthResult:
         return "\n".join(lines)
 
 
+def health_client(config: Config, token: str | None = None, transport: httpx.BaseTransport | None = None) -> HubClient:
+    """The client the probes go through: the token (else the resolved one), a pool that fits every probe in flight."""
+    # Waiting for a pooled connection would read as a timeout of the probe that waits.
+    hub = replace(config.hub, concurrency=max(config.hub.concurrency, config.health.concurrency))
+    return HubClient(hub, token=token or resolve_token(), transport=transport)
+
+
 def run_health(
     config: Config,
+    client: HubClient | None = None,
+    *,
     limit: int | None = None,
     providers: Iterable[str] | None = None,
-    transport: httpx.BaseTransport | None = None,
-    token: str | None = None,
     clock: Callable[[], datetime] | None = None,
     save_wait_s: float = SAVE_WAIT_S,
-    sleep: Callable[[float], None] = time.sleep,
 ) -> HealthResult:
     """Probe the least recently checked live conversational pairs, record the rest `unsupported`, append all rows.
 
-    An `unsupported` row is appended when a pair becomes so, not again on every run while it stays so: a catalog
-    has thousands of such mappings and an hourly job would otherwise grow health_checks by thousands of rows an hour.
+    `client` (health_client(config) if omitted, and then closed) is the caller's to close. An `unsupported` row is
+    appended when a pair becomes so, not again on every run while it stays so: a catalog has thousands of such
+    mappings and an hourly job would otherwise grow health_checks by thousands of rows an hour.
     """
-    token = token or resolve_token()
-    if not token:
+    if client is None:
+        with health_client(config) as own:
+            return run_health(config, own, limit=limit, providers=providers, clock=clock, save_wait_s=save_wait_s)
+    if not client.has_token:
         raise UsageError(NO_TOKEN)
     budget = config.health.max_checks if limit is None else limit
     if budget < 0:
@@ -175,17 +185,17 @@ def run_health(
         checks = [_unsupported(p, now()) for p in pairs if not p.probeable and p.last_outcome != "unsupported"]
         probed: list[Check] = []
         try:
-            checks += probe_all(config, to_probe, token, transport, now, probed)
+            checks += probe_all(config, to_probe, client, now, probed)
         except BaseException:  # interrupted: every probe made so far was billed, so it is saved or kept
-            error, _, _ = save_or_keep(engine, checks + probed, min(save_wait_s, 10.0), sleep)
+            error, _, _ = save_or_keep(engine, checks + probed, min(save_wait_s, 10.0), time.sleep)
             log.error("health: interrupted after %d probes; %s", len(probed), error or "their results are saved")
             raise
         result = HealthResult(checks, deferred=deferred)
         if recovered:
             log.info("health: saved %d results an earlier run had kept in %s", recovered, pending_path(engine))
-        result.error, result.kept_in, result.busy = save_or_keep(engine, checks, save_wait_s, sleep)
+        result.error, result.kept_in, result.busy = save_or_keep(engine, checks, save_wait_s, time.sleep)
         if result.error:
-            result.error = redact(result.error, token)
+            result.error = client.redact(result.error)
             log.error("health: %s", result.error)
         return result
     finally:
@@ -231,8 +241,7 @@ def plan(pairs: list[Pair], budget: int) -> tuple[list[Pair], int]:
 def probe_all(
     config: Config,
     pairs: list[Pair],
-    token: str,
-    transport: httpx.BaseTransport | None,
+    client: HubClient,
     now: Callable[[], datetime],
     done: list[Check] | None = None,
 ) -> list[Check]:
@@ -243,24 +252,21 @@ def probe_all(
     """
     if not pairs:
         return []
-    # The client's connection pool must fit every probe in flight, or waiting for a connection reads as a timeout.
-    hub = replace(config.hub, concurrency=max(config.hub.concurrency, config.health.concurrency))
     done = [] if done is None else done
-    with HubClient(hub, token=token, transport=transport) as client:
-        pool = ThreadPoolExecutor(max_workers=config.health.concurrency, thread_name_prefix="health")
-        try:
-            futures = [pool.submit(probe, client, p, config.health.timeout_s, token, now) for p in pairs]
-            for future in futures:
-                future.add_done_callback(lambda f: done.append(f.result()) if not f.cancelled() else None)
-            results = [f.result() for f in futures]
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)  # nothing new is billed; what is in flight is kept
-            raise
-        pool.shutdown(wait=True)
-        return results
+    pool = ThreadPoolExecutor(max_workers=config.health.concurrency, thread_name_prefix="health")
+    try:
+        futures = [pool.submit(probe, client, p, config.health.timeout_s, now) for p in pairs]
+        for future in futures:
+            future.add_done_callback(lambda f: done.append(f.result()) if not f.cancelled() else None)
+        results = [f.result() for f in futures]
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)  # nothing new is billed; what is in flight is kept
+        raise
+    pool.shutdown(wait=True)
+    return results
 
 
-def probe(client: HubClient, pair: Pair, timeout_s: float, token: str, now: Callable[[], datetime]) -> Check:
+def probe(client: HubClient, pair: Pair, timeout_s: float, now: Callable[[], datetime]) -> Check:
     """One chat completion, classified; never raises for an HTTP or network failure (the outcome is the datum)."""
     stamp = now()
     started = time.perf_counter()
@@ -274,7 +280,7 @@ def probe(client: HubClient, pair: Pair, timeout_s: float, token: str, now: Call
         outcome, error, status = "network", f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, None
     latency_ms = (time.perf_counter() - started) * 1000
     return _check(
-        pair, stamp, outcome, status, round(latency_ms, 1), redact(error, token)[:_ERROR_CHARS] if error else None
+        pair, stamp, outcome, status, round(latency_ms, 1), client.redact(error)[:_ERROR_CHARS] if error else None
     )
 
 
@@ -423,7 +429,7 @@ def _check(
     return Check(
         pair.model_id,
         pair.provider,
-        utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        format_stamp(utc),
         utc.timestamp(),
         outcome,
         status,

@@ -20,9 +20,8 @@ import ijson
 import orjson
 
 from .config import HubConfig
-from .errors import CursorLoop, HubRejected, HubTransient, HubUnreachable
-from .redaction import host_of
-from .redaction import redact as _redact
+from .errors import CursorLoop, HubRejected, HubStatus, HubTransient, HubUnreachable
+from .redaction import host_of, redact
 
 log = logging.getLogger("hfsnap.hub")
 
@@ -53,11 +52,6 @@ def resolve_token(env: Mapping[str, str] | None = None) -> str | None:
         return get_token()
     except Exception:  # a broken token file must not break listing, which needs no token
         return None
-
-
-def redact(text: str, token: str | None) -> str:
-    """Remove the token and URL credentials from any text that may reach a log, an error or the database."""
-    return _redact(text, token)
 
 
 def describe_failure(exc: httpx.TransportError, timeout_s: float) -> str:
@@ -209,13 +203,11 @@ class Stats:
     """Request counters shared by every thread of a run."""
 
     requests: int = 0
-    retries: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def count(self, retry: bool = False) -> None:
+    def count(self) -> None:
         with self.lock:
             self.requests += 1
-            self.retries += int(retry)
 
 
 def parse_next(link_header: str | None) -> str | None:
@@ -296,6 +288,10 @@ class HubClient:
     def has_token(self) -> bool:
         return bool(self._token)
 
+    def redact(self, text: str) -> str:
+        """`text` without the token (nor URL credentials): fit for a log, an error or the database."""
+        return redact(text, self._token)
+
     def _headers_for(self, url: str) -> dict[str, str]:
         """The token goes only to the configured Hub and router hosts."""
         if self._token and urlsplit(url).netloc in self._hosts:
@@ -312,7 +308,7 @@ class HubClient:
         per_attempt = min(self.hub.timeout_s, PREFLIGHT_ATTEMPT_S)  # only whole attempts: the budget is never passed
         for attempt in itertools.count(1):
             timeout = per_attempt
-            self.stats.count(retry=attempt > 1)
+            self.stats.count()
             try:
                 with Deadline(timeout):
                     self._http.head(url, timeout=timeout)
@@ -352,7 +348,7 @@ class HubClient:
             response: httpx.Response | None = None
             deadline = Deadline(self.hub.request_deadline_s)
             try:
-                self.stats.count(retry=attempt > 1)
+                self.stats.count()
                 with (
                     deadline,
                     self._http.stream(
@@ -369,10 +365,11 @@ class HubClient:
                             f"{self._where(target)} refused: set hub.endpoint / hub.router to the final URL"
                         )
                     elif response.status_code >= 400:
-                        content = self._read_limited(response, deadline)
-                        raise HubRejected(
-                            f"HTTP {response.status_code} from {self._where(response.url)}: "
-                            f"{self._error_text(response, content)}"
+                        detail = self._error_text(response, self._read_limited(response, deadline))
+                        raise HubStatus(
+                            f"HTTP {response.status_code} from {self._where(response.url)}: {detail}",
+                            response.status_code,
+                            detail,
                         )
                     elif sink is not None:
                         sink.seek(0)

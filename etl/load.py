@@ -17,8 +17,9 @@ from .checks import printable, storable_id
 from .config import HistoryConfig
 from .db import prepare_merge, stage_rows
 from .keyset import KeySet
+from .records import Offer, Seen, fingerprint_key, item_id
 from .scd2 import At
-from .transform import ModelRow, Offer, Seen, fingerprint_key, item_id
+from .transform import ModelRow
 
 MAX_REJECTS = 10_000  # per run; beyond that they are only counted
 # Rows held per staging table before one INSERT. Each statement the loading thread runs while the listing threads

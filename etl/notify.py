@@ -12,7 +12,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,7 @@ from .config import NotifyConfig
 from .errors import LockBusy
 from .hub import Deadline, deadline_transport
 from .redaction import redact, url_for_log
+from .stamps import parse_stamp
 
 if TYPE_CHECKING:
     from .pipeline import RunReport
@@ -42,7 +43,6 @@ CHANGE_KINDS = (
     "price",
 )
 FIRST_CHANGES = 5  # per kind, in the webhook payload
-EXIT_CODES = {"complete": 0, "partial": 3, "failed": 1}
 _LAST_COMPLETE = re.compile(r"^hfsnap_last_complete_run_timestamp_seconds (\S+)$", re.M)
 
 
@@ -53,13 +53,13 @@ class Notifier:
         self,
         config: NotifyConfig,
         db_url: str,
-        secrets: tuple[str | None, ...] = (),
+        redact_secrets: Callable[[str], str] = redact,
         transport: httpx.BaseTransport | None = None,
         now: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.db_url = db_url
-        self.secrets = secrets
+        self._redact = redact_secrets  # the Hub client's: hides its token (and any URL credentials)
         self._transport = transport
         self._now = now
         self.started_at = now()
@@ -80,7 +80,7 @@ class Notifier:
             return
         payload = self.payload(report, error)
         if self.config.webhook_url:
-            body = redact(orjson.dumps(payload).decode(), *self.secrets).encode()
+            body = self._redact(orjson.dumps(payload).decode()).encode()
             self._send("webhook", "POST", self.config.webhook_url, content=body, json_body=True)
         if self.config.ping_url:
             ok = payload["status"] == "complete"
@@ -88,7 +88,7 @@ class Notifier:
             line = f"hfsnap run {payload['run_id']}: {payload['status']}" + (
                 f": {payload['error']}" if payload["error"] else ""
             )
-            self._send("ping", "POST", url, content=redact(line, *self.secrets)[:10_000].encode())
+            self._send("ping", "POST", url, content=self._redact(line)[:10_000].encode())
         if self.config.metrics_file:
             try:
                 write_metrics(Path(self.config.metrics_file), payload, self._last_complete(payload))
@@ -106,9 +106,9 @@ class Notifier:
         else:
             data = {"run_id": getattr(error, "run_id", None), "status": "failed", "changes": {}}
         message = str(error) if error is not None and str(error) else (type(error).__name__ if error else None)
-        data["error"] = redact(message, *self.secrets) if message else (report.error if report else None)
+        data["error"] = self._redact(message) if message else (report.error if report else None)
         if report is not None and report.incomplete and not data["error"]:
-            data["error"] = redact("; ".join(report.incomplete)[:2000], *self.secrets)
+            data["error"] = self._redact("; ".join(report.incomplete)[:2000])
         data["exit_code"] = report.exit_code if report is not None else getattr(error, "exit_code", 1)
         started = self.started_at
         if report is not None:  # the run's own clock: what the runs table says, and what staleness is measured by
@@ -186,7 +186,7 @@ class Notifier:
 
 
 def _epoch(iso: str) -> float:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(UTC).timestamp()
+    return parse_stamp(iso).astimezone(UTC).timestamp()
 
 
 def _join(url: str, suffix: str) -> str:

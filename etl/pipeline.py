@@ -15,37 +15,27 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import __version__, checks, notify, runs
+from . import checks, notify, runs
 from .config import Config
 from .db import describe, make_engine, upgrade
 from .dberrors import check_sqlite_files, database_error
-from .errors import EtlError, HubError, HubUnreachable, LoadError, Terminated
+from .errors import EtlError, HubError, HubUnreachable, LoadError, RejectItem, error_line
 from .extract import ExtractionReport, Extractor, Listing, known_providers
-from .hub import HubClient, redact, resolve_token
+from .hub import HubClient, resolve_token
 from .keyset import KeySet
 from .load import Loader, MergeCounts, MergeInput
 from .lock import refresh_lock
 from .maintenance import prune
+from .records import HubModel, Known, Offer, Parser, Reject, Seen, parse_offers
 from .scd2 import At
-from .transform import (
-    ModelRow,
-    Offer,
-    RejectItem,
-    Seen,
-    fingerprint,
-    fingerprint_key,
-    item_id,
-    parse_offers,
-    to_row,
-)
+from .stamps import format_stamp, parse_stamp
+from .transform import ModelRow, to_row
 
 log = logging.getLogger("hfsnap.pipeline")
 BATCH = 1000  # models per staging insert: bounds the rows held in memory
-VERSION = __version__
 
 
 @dataclass
@@ -108,28 +98,53 @@ class Clock:
     def iso(self, after: str | None = None) -> str:
         stamp = self._now().astimezone(UTC)
         if after:
-            floor = datetime.fromisoformat(after.replace("Z", "+00:00")) + timedelta(microseconds=1)
-            stamp = max(stamp, floor)
-        return stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            stamp = max(stamp, parse_stamp(after) + timedelta(microseconds=1))
+        return format_stamp(stamp)
+
+
+@dataclass
+class RunContext:
+    """What one refresh works with: its config, a ready Hub client, why it runs, its clock, a progress callback.
+
+    The client is the run's only way to the Hub (its transport, token and sleeps are set where it is built); the
+    run's request count is what the client counted since the context was made.
+    """
+
+    config: Config
+    client: HubClient
+    trigger: str = "manual"
+    clock: Clock = field(default_factory=Clock)
+    progress: Callable[[int], None] | None = None
+    base_requests: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.base_requests = self.client.stats.requests
+
+    @property
+    def requests(self) -> int:
+        return self.client.stats.requests - self.base_requests
 
 
 def run_once(
     config: Config,
+    client: HubClient | None = None,
+    *,
     trigger: str = "manual",
-    transport: httpx.BaseTransport | None = None,
     clock: Clock | None = None,
-    sleep: Callable[[float], None] | None = None,
-    token: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> RunReport:
     """One snapshot run: lock, extract, transform, load in one transaction; never raises for a Hub failure.
 
+    `client` (made from config.hub and the resolved token if omitted, and then closed) is the caller's to close.
     Notifications ([notify]) go out at the start and the end, whatever the outcome; they never change it.
     """
-    clock = clock or Clock()
-    notifier = notify.Notifier(config.notify, config.db.url, secrets=(token or resolve_token(),))
+    if client is None:
+        with HubClient(config.hub, token=resolve_token()) as own:
+            return run_once(config, own, trigger=trigger, clock=clock, progress=progress)
+    run = RunContext(config, client, trigger, clock or Clock(), progress)
+    notifier = notify.Notifier(config.notify, config.db.url, redact_secrets=client.redact)
     try:
-        report = _run(config, trigger, transport, clock, sleep, token, progress, notifier)
+        report = _run(run, notifier)
     except BaseException as exc:
         notifier.finished(None, exc)
         raise
@@ -137,49 +152,29 @@ def run_once(
     return report
 
 
-def _run(
-    config: Config,
-    trigger: str,
-    transport: httpx.BaseTransport | None,
-    clock: Clock,
-    sleep: Callable[[float], None] | None,
-    token: str | None,
-    progress: Callable[[int], None] | None,
-    notifier: notify.Notifier,
-) -> RunReport:
-    check_sqlite_files(config.db.url)  # before SQLite creates a -wal/-shm with a read-only file's mode
-    engine = make_engine(config.db.url)
+def _run(run: RunContext, notifier: notify.Notifier) -> RunReport:
+    check_sqlite_files(run.config.db.url)  # before SQLite creates a -wal/-shm with a read-only file's mode
+    engine = make_engine(run.config.db.url)
     try:
         with refresh_lock(engine):  # before migrating: two refreshes on a fresh database would race to create it
             notifier.started()
             upgrade(engine)
-            return _locked_run(engine, config, trigger, transport, clock, sleep, token, progress)
+            return _locked_run(engine, run)
     except SQLAlchemyError as exc:
         raise database_error(exc, describe(engine)) from None
     finally:
         engine.dispose()
 
 
-def _locked_run(
-    engine: Engine,
-    config: Config,
-    trigger: str,
-    transport: httpx.BaseTransport | None,
-    clock: Clock,
-    sleep: Callable[[float], None] | None,
-    token: str | None,
-    progress: Callable[[int], None] | None,
-) -> RunReport:
-    token = token if token is not None else resolve_token()
-    run_id, started = runs.start(engine, trigger, lambda after: clock.iso(after=after))
-    client = HubClient(config.hub, token=token, transport=transport, sleep=sleep or time.sleep)
+def _locked_run(engine: Engine, run: RunContext) -> RunReport:
+    run_id, started = runs.start(engine, run.trigger, lambda after: run.clock.iso(after=after))
     try:
-        client.preflight()
-        report = _extract_and_load(engine, config, client, run_id, started, clock, progress)
+        run.client.preflight()
+        return _extract_and_load(engine, run, run_id, started)
     except BaseException as exc:
         error = database_error(exc, describe(engine)) if isinstance(exc, SQLAlchemyError) else exc
-        message = redact(_one_line(error), token)
-        runs.fail(engine, run_id, clock.iso(), message, client.stats.requests)
+        message = run.client.redact(error_line(error))
+        runs.fail(engine, run_id, run.clock.iso(), message, run.requests)
         if isinstance(error, EtlError):
             failed = type(error)(message)
             failed.run_id = run_id  # type: ignore[attr-defined]  # for the notifications of a failed run
@@ -187,18 +182,6 @@ def _locked_run(
         if isinstance(error, Exception):
             raise LoadError(message) from exc
         raise
-    finally:
-        client.close()
-    return report
-
-
-def _one_line(exc: BaseException) -> str:
-    if isinstance(exc, Terminated):
-        return "interrupted by SIGTERM"
-    if isinstance(exc, KeyboardInterrupt):
-        return "interrupted by SIGINT (Ctrl-C)"
-    text_ = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text_ if isinstance(exc, EtlError) else f"{type(exc).__name__}: {text_}"
 
 
 def _previous_state(engine: Engine) -> tuple[set[str], dict[tuple[str, str, str], int]]:
@@ -273,15 +256,8 @@ def _stage_router(
     return salts, providers, row
 
 
-def _extract_and_load(
-    engine: Engine,
-    config: Config,
-    client: HubClient,
-    run_id: int,
-    started: str,
-    clock: Clock,
-    progress: Callable[[int], None] | None,
-) -> RunReport:
+def _extract_and_load(engine: Engine, run: RunContext, run_id: int, started: str) -> RunReport:
+    config, client = run.config, run.client
     seen_providers, last_counts = _previous_state(engine)
     with engine.connect() as conn:
         loader = Loader(conn, At(run_id, started), config.history)
@@ -296,8 +272,9 @@ def _extract_and_load(
             extra_providers=seen_providers | router_providers,
             last_counts=last_counts,
             retiring=retiring,
+            parse=Parser(loader.known_fingerprints(), salts),
         )
-        staged = _stage_all(extractor, loader, salts, progress)
+        staged = _stage_all(extractor, loader, run.progress)
         report = extractor.report
         if client.breaker.tripped:
             raise HubUnreachable(f"the Hub stopped answering mid-run: {client.breaker.tripped}")
@@ -311,24 +288,24 @@ def _extract_and_load(
             merge_input.providers_absent = set()  # unprovable absences retire no provider either
         merge_input.run_sources = [router_row, *(_run_source_row(lst) for lst in report.listings)]
         counts = loader.merge(merge_input)
-        finished = clock.iso(after=started)
+        finished = run.clock.iso(after=started)
         incomplete = report.incomplete + ([f"router: {router_row['error']}"] if router_row["error"] else [])
         incomplete += [drift] if drift else []
         if loader.anonymous_rejects:
             incomplete.append(f"{loader.anonymous_rejects} catalog items without an id: absences unprovable this run")
-        outcome = runs.RunOutcome(client.stats.requests, loader.rejects, incomplete)
+        outcome = runs.RunOutcome(run.requests, loader.rejects, incomplete)
         status = runs.finish(conn, run_id, finished, counts, outcome)
         _pause_for_fault_tests()
         conn.commit()
     _roll_up_metrics(engine, config, started)
     return RunReport(
-        run_id, status, started, finished, client.stats.requests, counts, loader.rejects, incomplete, report.listings
+        run_id, status, started, finished, run.requests, counts, loader.rejects, incomplete, report.listings
     )
 
 
 def _roll_up_metrics(engine: Engine, config: Config, started: str) -> None:
     """Metrics past [history] keep_run_metrics_days become one per model per day; never fails a committed run."""
-    now = datetime.fromisoformat(started.replace("Z", "+00:00"))
+    now = parse_stamp(started)
     try:
         removed = prune(engine, config.history.keep_run_metrics_days, now, recent_only=True)
     except SQLAlchemyError as exc:
@@ -394,55 +371,50 @@ def _pause_for_fault_tests() -> None:
         time.sleep(float(seconds))
 
 
-def _stage_all(
-    extractor: Extractor, loader: Loader, salts: dict[int, bytes], progress: Callable[[int], None] | None
-) -> int:
+def _stage_all(extractor: Extractor, loader: Loader, progress: Callable[[int], None] | None) -> int:
     """Dedupe by id across listings; transform only models whose fingerprint moved; stage in batches.
 
-    Two steps a page, one page apart: a page is fingerprinted and its router offers are looked up, then the
+    Two steps a page, one page apart: a page's changed models have their router offers looked up, then the
     previous page is transformed with its offers and staged.
     """
-    known = loader.known_fingerprints()
     staged = 0  # distinct models accepted: the reject ratio's other half
     seen = KeySet()
     top_only: set[str] = set()  # first seen by a `top` source: promoted if a catalog listing shows it too
     pending: dict[bool, tuple[list[Seen], list[ModelRow]]] = {True: ([], []), False: ([], [])}
     promoted: list[str] = []
     waiting: _ToTransform | None = None
+    salts = extractor.parse.salts
     for batch in extractor.run():
         in_catalog = batch.listing.kind != "top"
         source = batch.listing.source
         facts = pending[in_catalog][0]
-        todo: list[tuple[dict[str, Any], Seen]] = []
-        for item in batch.items:
-            model_id = item_id(item)  # `id`, or the legacy `modelId` of old-shape items
-            if model_id is None:
-                loader.add_reject(source, item, "item without an id", in_catalog)
+        todo: list[HubModel] = []
+        for entry in batch.items:
+            model_id = entry.model_id
+            if model_id is None:  # no id, so no dedupe: it could be any model (and no listing counted it)
+                if isinstance(entry, Reject):  # always: only a Reject can lack an id
+                    loader.add_reject(source, entry.item, entry.reason, in_catalog)
                 continue
-            key = hash(model_id)
-            if not seen.add(key):
+            if not seen.add(hash(model_id)):  # once per model and run: a later listing's copy only promotes it
                 if in_catalog and model_id in top_only:
                     top_only.discard(model_id)
                     promoted.append(model_id)
                 continue
-            try:
-                checks.check_item(item)  # once per model and run: the dedupe above comes first
-                fact = fingerprint(item, salts.get(key, b""))
-            except RejectItem as exc:
-                loader.add_reject(source, item, checks.printable(str(exc)), in_catalog, model_id)
+            if isinstance(entry, Reject):
+                loader.add_reject(source, entry.item, entry.reason, in_catalog, model_id)
                 continue
             if not in_catalog:
                 top_only.add(model_id)  # only a checked id may be promoted (and so written) later
-            if fingerprint_key(fact.raw_hash) in known:
-                facts.append(fact)  # unchanged since its last transform: only this run's counters are new
-            else:
-                todo.append((item, fact))
-        served = [fact.model_id for _, fact in todo if hash(fact.model_id) in salts]
+            if isinstance(entry, Known):
+                facts.append(entry.seen)  # unchanged since its last transform: only this run's counters are new
+                continue
+            if entry.problems:  # some mapping entries were left out: say so; the rest of the item loads
+                loader.add_reject(source, entry.raw, checks.printable("; ".join(entry.problems)), in_catalog, model_id)
+            todo.append(entry)
+        served = [m.model_id for m in todo if hash(m.model_id) in salts]
         if waiting is not None:
-            _transform(waiting, loader, pending)
-        waiting = (
-            _ToTransform(todo, loader.offers_for(served) if served else None, source, in_catalog) if todo else None
-        )
+            _transform(waiting, pending)
+        waiting = _ToTransform(todo, loader.offers_for(served) if served else None, in_catalog) if todo else None
         for flag, (facts_, rows_) in pending.items():
             if len(facts_) >= BATCH:
                 staged += len(facts_)
@@ -451,7 +423,7 @@ def _stage_all(
         if progress:
             progress(len(seen))
     if waiting is not None:
-        _transform(waiting, loader, pending)
+        _transform(waiting, pending)
     for flag, (facts, rows) in pending.items():
         staged += len(facts)
         loader.stage(facts, rows, flag)
@@ -461,28 +433,19 @@ def _stage_all(
 
 @dataclass
 class _ToTransform:
-    """A page's items whose fingerprint moved, waiting for their router offers."""
+    """A page's models whose fingerprint moved, waiting for their router offers."""
 
-    todo: list[tuple[dict[str, Any], Seen]]
+    todo: list[HubModel]
     offers: Future[dict[str, tuple[Offer, ...]]] | None
-    source: str
     in_catalog: bool
 
 
-def _transform(page: _ToTransform, loader: Loader, pending: dict[bool, tuple[list[Seen], list[ModelRow]]]) -> None:
+def _transform(page: _ToTransform, pending: dict[bool, tuple[list[Seen], list[ModelRow]]]) -> None:
     offers = page.offers.result() if page.offers is not None else {}
     facts, rows = pending[page.in_catalog]
-    for item, fact in page.todo:
-        try:
-            row = to_row(item, offers.get(fact.model_id, ()))
-        except RejectItem as exc:
-            loader.add_reject(page.source, item, checks.printable(str(exc)), page.in_catalog, fact.model_id)
-            continue
-        if row.problems:  # some mapping entries were left out: say so; the rest of the item loads
-            reason = checks.printable("; ".join(row.problems))
-            loader.add_reject(page.source, item, reason, page.in_catalog, fact.model_id)
-        rows.append(row)
-        facts.append(fact)
+    for model in page.todo:
+        rows.append(to_row(model, offers.get(model.model_id, ())))
+        facts.append(model.seen)
 
 
 def _merge_input(

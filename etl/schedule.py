@@ -7,7 +7,7 @@ import signal
 import threading
 from collections.abc import Callable
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_SCHEDULER_STARTED
 from apscheduler.schedulers import SchedulerNotRunningError
@@ -15,7 +15,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from .config import Config
+from .config import Config, cron_trigger, time_zone
 from .db import make_engine, upgrade
 from .errors import ConfigError, EtlError, LockBusy, UsageError
 
@@ -144,8 +144,8 @@ def _describe(outcome: Any) -> str:
 
 def _timezone(name: str) -> ZoneInfo:
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        return time_zone(name)
+    except ValueError:
         raise ConfigError(
             f"schedule.timezone: unknown time zone {name!r} (expected an IANA name such as UTC or Europe/Paris)"
         ) from None
@@ -153,8 +153,8 @@ def _timezone(name: str) -> ZoneInfo:
 
 def _trigger(line: str, tz: ZoneInfo, key: str) -> CronTrigger:
     try:
-        return CronTrigger.from_crontab(line, timezone=tz)
-    except (ValueError, KeyError) as exc:
+        return cron_trigger(line, tz)
+    except ValueError as exc:
         raise ConfigError(f"{key}: invalid crontab line {line!r} ({exc})") from None
 
 

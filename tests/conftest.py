@@ -23,6 +23,7 @@ from sqlalchemy.pool import NullPool
 
 from etl.config import Config, HistoryConfig, HubConfig
 from etl.fakehub import generate_catalog, make_app
+from etl.hub import HubClient
 from etl.pipeline import Clock, RunReport, run_once
 from etl.scd2 import SCD2_TABLES
 
@@ -195,13 +196,14 @@ class Harness:
         return make_url(self.url).get_backend_name()
 
     def refresh(self, config: Config | None = None) -> RunReport:
-        return run_once(
-            config or self.config,
-            transport=httpx.WSGITransport(app=self.app),
-            clock=self.clock,
-            sleep=self.sleeps.append,
-            token=TOKEN,
-        )
+        config = config or self.config
+        with self.client(config) as client:
+            return run_once(config, client, clock=self.clock)
+
+    def client(self, config: Config | None = None) -> HubClient:
+        """A Hub client that reaches this fake hub in-process and records its sleeps instead of sleeping."""
+        hub = (config or self.config).hub
+        return HubClient(hub, token=TOKEN, transport=httpx.WSGITransport(app=self.app), sleep=self.sleeps.append)
 
     def sql(self, query: str, *params: Any) -> list[tuple]:
         """A statement with `?` placeholders, on whichever backend this harness uses."""

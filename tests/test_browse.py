@@ -20,7 +20,8 @@ from etl.db import head
 from etl.errors import UsageError
 from etl.fakehub import generate_catalog, make_app
 from etl.fakehub.catalog import Catalog
-from etl.health import run_health
+from etl.health import health_client, run_health
+from etl.hub import HubClient
 from etl.pipeline import run_once
 
 pytestmark = pytest.mark.both_backends
@@ -40,12 +41,14 @@ class Story:
 
     def refresh(self) -> None:
         transport = httpx.WSGITransport(app=self.app)
-        report = run_once(self.config, transport=transport, clock=self.clock, sleep=lambda _s: None, token=TOKEN)
+        with HubClient(self.config.hub, token=TOKEN, transport=transport, sleep=lambda _s: None) as client:
+            report = run_once(self.config, client, clock=self.clock)
         assert report.status == "complete", report.incomplete
 
     def probe(self) -> None:
         transport = httpx.WSGITransport(app=self.app)
-        run_health(self.config, limit=40, transport=transport, token=TOKEN, clock=lambda: self.clock.t)
+        with health_client(self.config, token=TOKEN, transport=transport) as client:
+            run_health(self.config, client, limit=40, clock=lambda: self.clock.t)
 
     def live(self, model_id: str) -> list[dict[str, Any]]:
         return [e for e in self.catalog.models[model_id]["inferenceProviderMapping"] if e["status"] == "live"]
@@ -227,8 +230,10 @@ def test_the_views_on_every_backend(new_db: Callable[[str], str]):
     (model_id, provider), (lone, lone_provider) = told.facts["dropped"], told.facts["lone"]
     last = told.sql("SELECT change, model_id, provider FROM last_run_changes")
     assert ("provider_removed", model_id, provider) in last and ("provider_removed", lone, lone_provider) in last
+    # Served by nobody for retire_after_misses runs: its last mapping and its catalog membership end together.
+    assert ("removed", lone, None) in last
     assert told.sql("SELECT model_id, last_provider, listed FROM models_lost_last_provider") == [
-        (lone, lone_provider, 1)
+        (lone, lone_provider, 0)
     ]
     counts = dict(told.sql("SELECT provider, live_models FROM provider_live_models"))
     expected = told.sql(

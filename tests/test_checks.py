@@ -9,7 +9,8 @@ import orjson
 import pytest
 
 from etl.checks import check_item, check_offers
-from etl.transform import Offer, RejectItem
+from etl.errors import RejectItem
+from etl.records import Offer
 
 pytestmark = pytest.mark.both_backends
 

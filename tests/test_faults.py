@@ -9,6 +9,7 @@ import pytest
 from conftest import TOKEN
 
 from etl.fakehub import parse_fault, start_in_thread
+from etl.hub import HubClient
 from etl.pipeline import run_once
 
 # fault spec -> (expected status, what else must hold). A `{p}` is the provider under attack.
@@ -96,7 +97,8 @@ def test_latency_beyond_the_timeout_fails_that_listing_only(harness):
         hub = dataclasses.replace(h.config.hub, endpoint=url, router=url, timeout_s=0.5, max_retries=1)
         config = dataclasses.replace(h.config, hub=hub)
         h.app.faults.append(parse_fault(f"slow:ms=3000,times=0,provider={provider}"))
-        report = run_once(config, clock=h.clock, sleep=h.sleeps.append, token=TOKEN)
+        with HubClient(config.hub, token=TOKEN, sleep=h.sleeps.append) as client:
+            report = run_once(config, client, clock=h.clock)
     finally:
         stop()
     assert report.status == "partial" and report.exit_code == 3

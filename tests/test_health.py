@@ -17,7 +17,7 @@ from conftest import TOKEN, Harness
 from etl.cli import main as cli_main
 from etl.config import Config
 from etl.errors import LoadError, UsageError
-from etl.health import Check, HealthResult, run_health
+from etl.health import Check, HealthResult, health_client, run_health
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SECRET = "hf_SECRETsecret123"
@@ -49,7 +49,9 @@ def _health(
     h: Harness, at: datetime = T0, config: Config | None = None, transport: Any = "wsgi", **kw: Any
 ) -> HealthResult:
     wsgi = httpx.WSGITransport(app=h.app) if transport == "wsgi" else transport
-    return run_health(config or h.config, transport=wsgi, token=kw.pop("token", TOKEN), clock=lambda: at, **kw)
+    config = config or h.config
+    with health_client(config, token=kw.pop("token", TOKEN), transport=wsgi) as client:
+        return run_health(config, client, clock=lambda: at, **kw)
 
 
 def _rows(h: Harness, pair: tuple[str, str]) -> list[tuple]:

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from etl.config import HubConfig
-from etl.errors import HubRejected, HubTransient
+from etl.errors import CursorLoop, HubRejected, HubStatus, HubTransient
 from etl.fakehub import generate_catalog, make_app, parse_fault
 from etl.hub import HubClient, parse_next, retry_wait
 
@@ -72,16 +72,16 @@ def test_truncated_json_is_retried(app):
 
 def test_cursor_loop_is_stopped(app):
     app.faults.append(parse_fault("loop:times=0"))
-    with pytest.raises(HubRejected, match="cursor loop"):
+    with pytest.raises(CursorLoop, match="cursor loop"):  # typed: extraction tells a loop from a cap by its type
         pages(client(app, []))
 
 
 def test_400_is_not_retried(app):
     sleeps: list[float] = []
     c = client(app, sleeps)
-    with pytest.raises(HubRejected, match="HTTP 400"):
+    with pytest.raises(HubStatus, match="HTTP 400") as caught:
         list(c.iter_pages("/api/models", [("sort", "trending")]))
-    assert sleeps == []
+    assert sleeps == [] and caught.value.status == 400 and "trending" in caught.value.detail
 
 
 def test_token_goes_only_to_configured_hosts():

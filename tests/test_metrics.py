@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import pytest
-from conftest import TOKEN
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
@@ -120,14 +118,8 @@ def test_another_writer_goes_on_while_a_refresh_stages(harness, backend):
         wrote.append(1)
 
     h.refresh()  # the schema exists; the second run is the one interleaved with a writer
-    report = run_once(
-        h.config,
-        transport=httpx.WSGITransport(app=h.app),
-        clock=h.clock,
-        sleep=h.sleeps.append,
-        token=TOKEN,
-        progress=between_pages,
-    )
+    with h.client() as client:
+        report = run_once(h.config, client, clock=h.clock, progress=between_pages)
     assert wrote and report.status == "complete"
     assert h.one("SELECT COUNT(*) FROM health_checks") == 1
     assert h.one("SELECT status FROM runs WHERE run_id = ?", report.run_id) == "complete"

@@ -8,6 +8,7 @@ import logging
 import pytest
 
 from etl import modalities as mod
+from etl.records import to_model
 from etl.transform import to_row
 
 # Tags the recorded Hub data and the issue name; huggingface_hub does not ship all of them.
@@ -46,7 +47,7 @@ def test_every_known_tag_has_inputs_and_outputs(tag):
 
 def test_a_vision_to_video_model_gets_its_modalities():
     item = {"id": "MiniMaxAI/MiniMax-H3", "pipeline_tag": "image-text-to-video"}
-    arch = json.loads(to_row(item).record)["architecture"]
+    arch = json.loads(to_row(to_model(item)).record)["architecture"]
     assert arch == {
         "modality": "text+image->video",
         "input_modalities": ["text", "image"],

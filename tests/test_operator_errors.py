@@ -26,7 +26,7 @@ from etl.cli import main as cli_main
 from etl.dberrors import database_error
 from etl.errors import LockBusy
 from etl.fakehub import start_in_thread
-from etl.health import pending_path, run_health
+from etl.health import health_client, pending_path, run_health
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -253,7 +253,8 @@ def test_health_during_a_refresh_saves_every_billed_probe(served, tmp_path):
     import dataclasses
 
     config = dataclasses.replace(h.config, hub=dataclasses.replace(h.config.hub, endpoint=url, router=url))
-    result = run_health(config, limit=5, token=TOKEN)
+    with health_client(config, token=TOKEN) as client:
+        result = run_health(config, client, limit=5)
     assert proc.wait(timeout=60) == 0
     assert result.exit_code == 0 and result.error is None and result.probed == 5
     assert h.one("SELECT COUNT(*) FROM health_checks WHERE outcome <> 'unsupported'") == 5 == _probes(h)
@@ -265,9 +266,8 @@ def test_health_keeps_its_results_while_the_lock_stays_held_and_saves_them_next_
     holder = sqlite3.connect(loaded.db, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
-        result = run_health(
-            loaded.config, limit=4, token=TOKEN, transport=httpx.WSGITransport(app=loaded.app), save_wait_s=1.0
-        )
+        with health_client(loaded.config, token=TOKEN, transport=httpx.WSGITransport(app=loaded.app)) as client:
+            result = run_health(loaded.config, client, limit=4, save_wait_s=1.0)
     finally:
         holder.close()
     path = pending_path(create_engine(loaded.url))
@@ -275,7 +275,8 @@ def test_health_keeps_its_results_while_the_lock_stays_held_and_saves_them_next_
     assert "still locked after 1s" in (result.error or "")
     assert loaded.one("SELECT COUNT(*) FROM health_checks") == 0
     kept = len(result.checks)
-    again = run_health(loaded.config, limit=0, token=TOKEN, transport=httpx.WSGITransport(app=loaded.app))
+    with health_client(loaded.config, token=TOKEN, transport=httpx.WSGITransport(app=loaded.app)) as client:
+        again = run_health(loaded.config, client, limit=0)
     assert again.exit_code == 0 and not path.exists()
     assert loaded.one("SELECT COUNT(*) FROM health_checks WHERE outcome <> 'unsupported'") == 4 == result.probed
     assert loaded.one("SELECT COUNT(*) FROM health_checks") >= kept

@@ -29,7 +29,7 @@ from openrouter import OpenRouter, components, errors
 from etl.config import ServeConfig
 from etl.db import open_existing
 from etl.demo import start_fake_hub
-from etl.health import run_health
+from etl.health import health_client, run_health
 from etl.queries import changes
 from etl.serve import create_app
 
@@ -254,9 +254,11 @@ def test_uptime_and_latency_come_from_health_checks(snap):
     t0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     wsgi = httpx.WSGITransport(app=snap.app)
     snap.catalog.health.clear()
-    run_health(snap.config, transport=wsgi, token=TOKEN, clock=lambda: t0 - timedelta(hours=5))
+    with health_client(snap.config, token=TOKEN, transport=wsgi) as client:
+        run_health(snap.config, client, clock=lambda: t0 - timedelta(hours=5))
     snap.catalog.health[(model_id, first)] = "server_error"
-    run_health(snap.config, transport=wsgi, token=TOKEN, clock=lambda: t0 - timedelta(minutes=10))
+    with health_client(snap.config, token=TOKEN, transport=wsgi) as client:
+        run_health(snap.config, client, clock=lambda: t0 - timedelta(minutes=10))
     snap.sql("DELETE FROM health_checks WHERE model_id = ? AND provider = ?", model_id, second)  # never probed
     author, slug = model_id.split("/", 1)
     with served(snap.url, clock=t0.timestamp) as base, OpenRouter(server_url=f"{base}/api/v1") as client:

@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from etl.transform import RejectItem, fingerprint, item_id, parse_mappings, parse_offers, to_row
+from etl.errors import RejectItem
+from etl.records import HubModel, Offer, Parser, item_id, parse_mappings, parse_offers, to_model
+from etl.transform import ModelRow, to_row
 
 ITEM = {
     "_id": "0123456789abcdef01234567",
@@ -28,6 +30,20 @@ ITEM = {
         {"provider": "groq", "providerId": "chat-7b", "status": "live", "task": "conversational"},
     ],
 }
+
+
+def parse(item: object) -> HubModel:
+    """The boundary's parse: a HubModel, or RejectItem with the reason the reject row would carry."""
+    model = to_model(item)
+    if not isinstance(model, HubModel):
+        raise RejectItem(model.reason)
+    return model
+
+
+def transformed(item: object, offers: tuple[Offer, ...] = ()) -> ModelRow:
+    return to_row(parse(item), offers)
+
+
 OFFERS = parse_offers(
     {
         "id": "acme/chat-7b",
@@ -45,7 +61,7 @@ OFFERS = parse_offers(
 
 
 def test_gateway_record_shape():
-    row = to_row(ITEM, OFFERS)
+    row = transformed(ITEM, OFFERS)
     rec = json.loads(row.record)
     assert rec["id"] == "acme/chat-7b" and rec["source_gateway"] == "hug" and rec["provider_slug"] == "acme"
     assert rec["architecture"]["modality"] == "text+image->text"
@@ -58,8 +74,8 @@ def test_gateway_record_shape():
 
 
 def test_hash_ignores_order_and_counters():
-    a = to_row(ITEM, OFFERS)
-    b = to_row(
+    a = transformed(ITEM, OFFERS)
+    b = transformed(
         {
             **ITEM,
             "tags": list(reversed(ITEM["tags"])),
@@ -71,7 +87,7 @@ def test_hash_ignores_order_and_counters():
         OFFERS,
     )
     assert a.row_hash == b.row_hash
-    assert a.row_hash != to_row({**ITEM, "gated": "manual"}, OFFERS).row_hash
+    assert a.row_hash != transformed({**ITEM, "gated": "manual"}, OFFERS).row_hash
 
 
 def test_dict_form_mapping_equals_list_form():
@@ -80,7 +96,7 @@ def test_dict_form_mapping_equals_list_form():
 
 
 def test_missing_fields_are_none_not_errors():
-    row = to_row({"id": "solo/model"})
+    row = transformed({"id": "solo/model"})
     assert row.pipeline_tag is None and row.num_parameters is None and row.gated == "false" and row.mappings == ()
 
 
@@ -98,15 +114,15 @@ def test_missing_fields_are_none_not_errors():
 def test_malformed_items_are_rejected_with_a_reason(patch, reason):
     item = {**ITEM, **patch}
     with pytest.raises(RejectItem, match=reason):
-        fingerprint(item) if item.get("id") else None  # the counters are checked here
-        to_row(item)
+        parse(item)
 
 
 def test_fingerprint_ignores_counters_but_not_content():
-    a = fingerprint(dict(ITEM))
-    assert a.raw_hash == fingerprint({**ITEM, "downloads": 5, "likes": 1, "trendingScore": 9.5}).raw_hash
-    assert a.raw_hash != fingerprint({**ITEM, "gated": "manual"}).raw_hash
-    assert a.raw_hash != fingerprint(dict(ITEM), salt=b"router entry changed").raw_hash
+    a = parse(dict(ITEM)).seen
+    assert a.raw_hash == parse({**ITEM, "downloads": 5, "likes": 1, "trendingScore": 9.5}).seen.raw_hash
+    assert a.raw_hash != parse({**ITEM, "gated": "manual"}).seen.raw_hash
+    salted = Parser(salts={hash(ITEM["id"]): b"router entry changed"})(dict(ITEM))
+    assert isinstance(salted, HubModel) and a.raw_hash != salted.seen.raw_hash
     assert (a.downloads, a.likes, a.trending_score) == (10, 2, 0.5)
 
 
@@ -139,7 +155,7 @@ def _entry(provider: str, status: str = "live", **extra) -> dict:
     ],
 )
 def test_a_malformed_entry_is_left_out_with_its_reason_and_the_rest_loads(entry, reason):
-    row = to_row({**ITEM, "inferenceProviderMapping": [_entry("together"), entry]})
+    row = transformed({**ITEM, "inferenceProviderMapping": [_entry("together"), entry]})
     assert [m.provider for m in row.mappings] == ["together"]
     assert len(row.problems) == 1 and reason in row.problems[0]
 
@@ -184,14 +200,14 @@ def test_list_entries_with_every_extra_key_parse():
 
 def test_old_shape_item_takes_model_id():
     old = {k: v for k, v in ITEM.items() if k != "id"} | {"modelId": "acme/chat-7b"}
-    assert item_id(old) == "acme/chat-7b" and to_row(old).model_id == "acme/chat-7b"
-    assert fingerprint(old).model_id == "acme/chat-7b"
+    assert item_id(old) == "acme/chat-7b" and transformed(old).model_id == "acme/chat-7b"
+    assert parse(old).seen.model_id == "acme/chat-7b"
     assert item_id({"id": None, "modelId": "a/b"}) == "a/b" and item_id({"modelId": 3}) is None
 
 
 def test_explicit_nulls_are_absent_values():
     nulls = {"pipeline_tag": None, "library_name": None, "model-index": None, "cardData": None, "safetensors": None}
-    row = to_row({**ITEM, **nulls, "inferenceProviderMapping": None})
+    row = transformed({**ITEM, **nulls, "inferenceProviderMapping": None})
     assert row.pipeline_tag is None and row.library_name is None and row.num_parameters is None and row.mappings == ()
 
 
@@ -217,10 +233,10 @@ def test_catalog_price_and_context_only_from_mapped_live_providers():
         }
     )[1]
     staging = [_entry("together"), _entry("groq", "staging")]
-    rec = json.loads(to_row({**ITEM, "inferenceProviderMapping": staging}, offers).record)
+    rec = json.loads(transformed({**ITEM, "inferenceProviderMapping": staging}, offers).record)
     assert rec["context_length"] == 32768 and rec["pricing"]["prompt"] == "0.000003"  # nebius unmapped, groq staging
     assert [p["provider"] for p in rec["providers"]] == ["groq", "together"]
-    rec = json.loads(to_row({**ITEM, "inferenceProviderMapping": []}, offers).record)
+    rec = json.loads(transformed({**ITEM, "inferenceProviderMapping": []}, offers).record)
     assert rec["context_length"] is None and rec["pricing"]["prompt"] is None
 
 
@@ -249,4 +265,4 @@ def test_router_entries_pricing_without_context_context_without_pricing_integers
 )
 def test_an_item_with_no_usable_entry_is_rejected_whole(mapping):
     with pytest.raises(RejectItem, match=r"inferenceProviderMapping\[[a-z-]+\]: missing"):
-        to_row({**ITEM, "inferenceProviderMapping": mapping})
+        transformed({**ITEM, "inferenceProviderMapping": mapping})

@@ -7,6 +7,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -21,6 +22,18 @@ from .stats import Stats
 MODES = ("cursor", "capped")
 RATE_POLICY = '"fixed window";"api";q={q};w={w}'
 StartResponse = Callable[..., Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """What the routes read of one WSGI request."""
+
+    method: str
+    path: str
+    raw_query: str
+    pairs: list[tuple[str, str]]
+    body: bytes
+    environ: dict[str, Any]
 
 
 class FakeHubApp:
@@ -88,7 +101,7 @@ class FakeHubApp:
         if reply is None:
             if self.latency_ms:
                 self._stop.wait(self.latency_ms / 1000)
-            reply = self._route(method, path, pairs, raw_query, body, environ, fired)
+            reply = self._route(_Request(method, path, raw_query, pairs, body, environ), fired)
         if any(f.kind == "truncate" for f in fired):
             reply.body = reply.body[: len(reply.body) // 2]  # a 200 whose JSON stops mid-way
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(reply.body)))]
@@ -136,20 +149,12 @@ class FakeHubApp:
         ]
 
     # ------------------------------------------------------------------ routing
-    def _route(
-        self,
-        method: str,
-        path: str,
-        pairs: list[tuple[str, str]],
-        raw_query: str,
-        body: bytes,
-        environ: dict[str, Any],
-        fired: list[Fault],
-    ) -> Reply:
+    def _route(self, request: _Request, fired: list[Fault]) -> Reply:
+        method, path, pairs, body, environ = request.method, request.path, request.pairs, request.body, request.environ
         try:
             if method == "GET":
                 if path.rstrip("/") == "/api/models":
-                    return self._list_models(pairs, raw_query, environ, fired)
+                    return self._list_models(request, fired)
                 if path.startswith("/api/models/"):
                     return self._model_info(path[len("/api/models/") :], pairs)
                 if path == "/api/whoami-v2":
@@ -166,9 +171,8 @@ class FakeHubApp:
             return error_reply(400, str(exc))
         return error_reply(404, "Sorry, we can't find the page you are looking for.")
 
-    def _list_models(
-        self, pairs: list[tuple[str, str]], raw_query: str, environ: dict[str, Any], fired: list[Fault]
-    ) -> Reply:
+    def _list_models(self, request: _Request, fired: list[Fault]) -> Reply:
+        pairs, raw_query, environ = request.pairs, request.raw_query, request.environ
         req = listing.parse(pairs, self.page_max)
         q = req.query
         removed = sorted(q.providers & self.removed_providers)

@@ -6,6 +6,7 @@ import math
 import random
 import sys
 from bisect import bisect
+from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
 
@@ -22,47 +23,25 @@ _CONFIG_LIBS = frozenset({"transformers", "diffusers", "sentence-transformers", 
 BASE_FAMILIES = ("llm", "vlm", "diffusion")  # families whose repos get finetuned / quantized / LoRA'd
 
 
+@dataclass(slots=True, eq=False)
 class Profile:
     """Everything about a repo that many repos share; items reference these objects instead of copying them."""
 
-    __slots__ = (
-        "tag",
-        "family",
-        "library",
-        "conv",
-        "tags",
-        "config",
-        "card",
-        "siblings",
-        "safetensors",
-        "total",
-        "mask_token",
-        "arch",
-        "license",
-        "language",
-        "base_id",
-    )
-
-    def __init__(
-        self,
-        tag: str | None,
-        family: str,
-        library: str | None,
-        conv: bool,
-        arch: int,
-        license_: str,
-        language: str | None,
-    ) -> None:
-        self.tag, self.family, self.library, self.conv = tag, family, library, conv
-        self.arch, self.license, self.language = arch, license_, language
-        self.tags: list[str] = []
-        self.config: dict[str, Any] | None = None
-        self.card: dict[str, Any] | None = None
-        self.siblings: list[dict[str, str]] = []
-        self.safetensors: dict[str, Any] | None = None
-        self.total = 0
-        self.mask_token: str | None = None
-        self.base_id: str | None = None
+    tag: str | None
+    family: str
+    library: str | None
+    conv: bool
+    arch: int
+    license: str
+    language: str | None
+    tags: list[str] = field(default_factory=list)
+    config: dict[str, Any] | None = None
+    card: dict[str, Any] | None = None
+    siblings: list[dict[str, str]] = field(default_factory=list)
+    safetensors: dict[str, Any] | None = None
+    total: int = 0
+    mask_token: str | None = None
+    base_id: str | None = None
 
 
 def family_of(tag: str | None) -> str:

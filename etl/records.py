@@ -1,0 +1,418 @@
+"""The types that cross stages, parsed once where a page is read: HubModel (and Reject) from /api/models, Offer."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from collections.abc import Mapping as Mapping_
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import orjson
+
+from .checks import check_item, printable
+from .errors import RejectItem
+from .keyset import KeySet
+from .stamps import parse_stamp
+
+GATED_VALUES = {False: "false", None: "false", "false": "false", "auto": "auto", "manual": "manual", True: "manual"}
+MAPPING_STATUSES = frozenset({"live", "staging", "error"})
+# Every item field a HubModel is built from except the counters: equal values here mean an equal record, so their
+# hash (the fingerprint, Seen.raw_hash) tells the parser a model it has already transformed.
+CONTENT_KEYS = (
+    "id",
+    "modelId",
+    "_id",
+    "author",
+    "createdAt",
+    "lastModified",
+    "gated",
+    "private",
+    "tags",
+    "pipeline_tag",
+    "library_name",
+    "safetensors",
+    "inferenceProviderMapping",
+    "cardData",
+)
+# Bump when transform.to_row's output (or the fingerprint's recipe) changes: every model is then transformed again.
+TRANSFORM_VERSION = b"3"
+NO_ID = "item without an id"
+_STATUS_RANK = {"live": 0, "staging": 1, "error": 2}  # which of two entries for one provider wins
+_REQUIRED = ("providerId", "status", "task")  # what huggingface_hub requires of an entry (hub-api.md section 3)
+
+
+class Mapping(NamedTuple):
+    """One entry of a model's inferenceProviderMapping."""
+
+    provider: str
+    provider_model_id: str | None
+    status: str
+    task: str | None
+    adapter: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """One router entry for a (model, provider) pair; prices in USD per 1M tokens."""
+
+    provider: str
+    status: str | None
+    context_length: int | None
+    price_input: float | None
+    price_output: float | None
+    supports_tools: int | None
+    supports_structured_output: int | None
+    is_model_author: int | None
+
+
+class Seen(NamedTuple):
+    """The per-run facts of a listed model: its fingerprint and this run's counters (all the load needs of it
+    when the fingerprint says nothing else changed)."""
+
+    model_id: str
+    raw_hash: str  # SHA-1 of the item's CONTENT_KEYS values as sent, its router entry and TRANSFORM_VERSION
+    downloads: int | None
+    likes: int | None
+    trending_score: float | None
+    downloads_all_time: int | None
+
+
+class HubModel(NamedTuple):
+    """One /api/models item, checked and typed: every field the transform and the history need.
+
+    A NamedTuple, not a frozen dataclass: every listed item becomes one, and a tuple is made several times faster.
+    """
+
+    seen: Seen
+    author: str | None  # the item's, else the id's namespace
+    pipeline_tag: str | None
+    library_name: str | None
+    gated: str  # false | auto | manual
+    private: bool
+    created_at: str | None
+    created_epoch: int | None
+    last_modified: str | None
+    num_parameters: int | None
+    license: str | None
+    tags: tuple[str, ...]  # sorted, distinct
+    mappings: tuple[Mapping, ...]  # sorted by provider
+    problems: tuple[str, ...] = ()  # mapping entries left out, and why (a rejects row; the rest of the item loads)
+    raw: Any = None  # the item as sent, kept only with problems: the payload of that rejects row
+
+    @property
+    def model_id(self) -> str:
+        return self.seen.model_id
+
+    @property
+    def providers(self) -> Iterable[str]:
+        """Every provider the item's mapping names, left-out entries included: extraction lists their partitions."""
+        if self.raw is not None:
+            return named_providers(self.raw.get("inferenceProviderMapping"))
+        return (m.provider for m in self.mappings)
+
+
+class Known(NamedTuple):
+    """An item whose fingerprint is stored: transforming it would change nothing, so only what extraction and this
+    run's counters need is read (its content equals what an earlier run parsed and accepted)."""
+
+    seen: Seen
+    pipeline_tag: str | None
+    num_parameters: int | None
+    providers: list[str]
+
+    @property
+    def model_id(self) -> str:
+        return self.seen.model_id
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """An item that cannot be stored: the reason (for `rejects`), its id if it has one, and the item itself."""
+
+    model_id: str | None
+    reason: str
+    item: Any
+
+    @property
+    def providers(self) -> Iterable[str]:
+        """The providers a rejected item's mapping names: they exist on the Hub even if this item does not load."""
+        return named_providers(self.item.get("inferenceProviderMapping")) if isinstance(self.item, dict) else ()
+
+
+def canonical_json(value: Any) -> bytes:
+    """JSON with sorted keys and no spaces: equal values give equal bytes (hashes, keys, stored text)."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+def item_id(item: Any) -> str | None:
+    """The model id of a list item: `id`, or the legacy `modelId` of old-shape items that lack it."""
+    if not isinstance(item, dict):
+        return None
+    value: object = item.get("id")
+    if value is None:
+        value = item.get("modelId")
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def fingerprint_key(raw_hash: str) -> int:
+    """The 64-bit prefix of a fingerprint: what the run keeps in memory to recognise unchanged items."""
+    return int(raw_hash[:16], 16)
+
+
+class Parser:
+    """Reads each item of a page once: a HubModel, a Known item (its fingerprint is stored), or a Reject.
+
+    `known` holds fingerprint_key()s of the stored fingerprints, `salts` each served model's router digest by
+    hash(model id); both are only read, so the listing threads share one Parser.
+    """
+
+    def __init__(self, known: KeySet | None = None, salts: Mapping_[int, bytes] | None = None) -> None:
+        self.known = known or KeySet()
+        self.salts = salts or {}
+
+    def __call__(self, item: Any) -> HubModel | Known | Reject:
+        model_id = item_id(item)
+        if model_id is None:
+            return Reject(None, NO_ID, item)
+        try:
+            check_item(item)  # first what no backend can store, then the counters, then each field
+            seen = self._seen(item, model_id)
+            if fingerprint_key(seen.raw_hash) in self.known:
+                st = item.get("safetensors")
+                params = st.get("total") if isinstance(st, dict) else None
+                providers = named_providers(item.get("inferenceProviderMapping"))
+                return Known(seen, item.get("pipeline_tag"), None if params is None else int(params), providers)
+            return parse_model(item, seen)
+        except RejectItem as exc:
+            return Reject(model_id, printable(str(exc)), item)
+
+    def _seen(self, item: dict[str, Any], model_id: str) -> Seen:
+        get = item.get
+        downloads, likes, trending, dl_all = (
+            get("downloads"),
+            get("likes"),
+            get("trendingScore"),
+            get("downloadsAllTime"),
+        )
+        # The common case is plain ints; anything else goes through the checking accessors.
+        if not (
+            type(downloads) is int and type(likes) is int and type(dl_all) is int and type(trending) in (int, float)
+        ):
+            downloads, likes = _opt_number(item, "downloads"), _opt_number(item, "likes")
+            trending, dl_all = _opt_number(item, "trendingScore", float), _opt_number(item, "downloadsAllTime")
+        digest = hashlib.sha1(orjson.dumps([get(k) for k in CONTENT_KEYS]))
+        digest.update(self.salts.get(hash(model_id), b""))
+        digest.update(TRANSFORM_VERSION)
+        trending_score = None if trending is None else float(trending)
+        return Seen(model_id, digest.hexdigest(), downloads, likes, trending_score, dl_all)
+
+
+to_model = Parser()  # with nothing known: every item with an id is parsed whole (or rejected)
+
+
+def parse_model(item: dict[str, Any], seen: Seen) -> HubModel:
+    """Type every field of an item (its storable values and counters already checked); RejectItem names the first
+    thing wrong, in the order the reasons were always given."""
+    get = item.get
+    model_id = seen.model_id
+    tags = _tags(get("tags"))
+    author = _opt_str(item, "author") or (model_id.split("/", 1)[0] if "/" in model_id else None)
+    pipeline_tag = _opt_str(item, "pipeline_tag")
+    gated = _gated(get("gated"))
+    private = get("private")
+    if private is not None and type(private) is not bool:
+        raise RejectItem(f"private: expected a boolean, got {type(private).__name__}")
+    created_at, last_modified = _opt_str(item, "createdAt"), _opt_str(item, "lastModified")
+    num_parameters = _num_parameters(get("safetensors"))
+    mappings, problems = parse_mappings(get("inferenceProviderMapping"))
+    if problems and not mappings:
+        # No entry is usable (a changed shape, say): the item is rejected whole, so nothing stored changes for it.
+        raise RejectItem(problems[0])
+    created_epoch = _epoch(created_at)
+    library_name = _opt_str(item, "library_name")
+    return HubModel(  # positional, in field order: the fastest way to build one
+        seen,
+        author,
+        pipeline_tag,
+        library_name,
+        gated,
+        bool(private),
+        created_at,
+        created_epoch,
+        last_modified,
+        num_parameters,
+        _license(tags, get("cardData")),
+        tags,
+        mappings,
+        problems,
+        item if problems else None,
+    )
+
+
+def parse_mappings(raw: Any) -> tuple[tuple[Mapping, ...], tuple[str, ...]]:
+    """List form (listing) or dict form (model_info) -> (Mappings sorted by provider, problems with entries).
+
+    A malformed entry is left out and named in the problems (the item's other entries still load). When one
+    provider appears twice, live beats staging beats error, then the first wins; the duplicate is a problem too.
+    RejectItem only for a mapping that is neither a list nor an object.
+    """
+    if raw is None:
+        return (), ()
+    if isinstance(raw, dict):
+        entries = [dict(v, provider=k) if isinstance(v, dict) else v for k, v in raw.items()]
+    elif isinstance(raw, list):
+        entries = raw
+    else:
+        raise RejectItem(f"inferenceProviderMapping: unknown shape {type(raw).__name__}")
+    if not entries:
+        return (), ()
+    out: dict[str, Mapping] = {}
+    problems: list[str] = []
+    for entry in entries:
+        mapping = _mapping(entry, problems)
+        if mapping is None:
+            continue
+        kept = out.get(mapping.provider)
+        if kept is None:
+            out[mapping.provider] = mapping
+            continue
+        if _STATUS_RANK[mapping.status] < _STATUS_RANK[kept.status]:
+            out[mapping.provider] = mapping
+        winner = out[mapping.provider]
+        problems.append(
+            f"inferenceProviderMapping[{mapping.provider}]: duplicate entry ({kept.status} and {mapping.status}): "
+            f"kept the {winner.status} one"
+        )
+    return tuple(out[p] for p in sorted(out)), tuple(problems)
+
+
+def _mapping(entry: Any, problems: list[str]) -> Mapping | None:
+    """One entry, or None with the reason appended to problems."""
+    if not isinstance(entry, dict):
+        problems.append(f"inferenceProviderMapping: entry is {type(entry).__name__}, not an object")
+        return None
+    provider = entry.get("provider")
+    if not isinstance(provider, str) or not provider:
+        problems.append("inferenceProviderMapping: entry without a provider")
+        return None
+    where = f"inferenceProviderMapping[{provider}]"
+    missing = [k for k in _REQUIRED if entry.get(k) is None]
+    if missing:
+        problems.append(f"{where}: missing {', '.join(missing)}")
+        return None
+    status, pid, task, adapter = entry["status"], entry["providerId"], entry["task"], entry.get("adapter")
+    if status not in MAPPING_STATUSES:
+        problems.append(f"{where}: unknown status {status!r}")
+        return None
+    if not isinstance(pid, str) or not isinstance(task, str):
+        problems.append(f"{where}: providerId and task must be strings")
+        return None
+    return Mapping(provider, pid, status, task, adapter if isinstance(adapter, str) else None)
+
+
+def named_providers(raw: Any) -> list[str]:
+    """The provider ids a raw mapping names (list form: each object's `provider`; dict form: its keys)."""
+    if isinstance(raw, list):
+        return [m["provider"] for m in raw if isinstance(m, dict) and isinstance(m.get("provider"), str)]
+    if isinstance(raw, dict):
+        return [k for k in raw if isinstance(k, str)]
+    return []
+
+
+def parse_offers(entry: Any) -> tuple[str, tuple[Offer, ...]]:
+    """One element of the router's /v1/models `data` -> (model id, offers sorted by provider)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+        raise RejectItem("router entry without an id")
+    offers: dict[str, Offer] = {}
+    for p in entry.get("providers") or ():
+        if not isinstance(p, dict) or not isinstance(p.get("provider"), str):
+            raise RejectItem(f"router entry {entry['id']}: provider entry without a provider id")
+        pricing = given if isinstance(given := p.get("pricing"), dict) else {}
+        offers[p["provider"]] = Offer(
+            provider=p["provider"],
+            status=p.get("status") if isinstance(p.get("status"), str) else None,
+            context_length=_num(p.get("context_length"), int),
+            price_input=_num(pricing.get("input"), float),
+            price_output=_num(pricing.get("output"), float),
+            supports_tools=_flag(p.get("supports_tools")),
+            supports_structured_output=_flag(p.get("supports_structured_output")),
+            is_model_author=_flag(p.get("is_model_author")),
+        )
+    return entry["id"], tuple(offers[k] for k in sorted(offers))
+
+
+def _opt_str(item: dict[str, Any], key: str) -> str | None:
+    value = item.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise RejectItem(f"{key}: expected a string, got {type(value).__name__}")
+
+
+def _opt_number(item: dict[str, Any], key: str, kind: type = int) -> Any:
+    """A number or None; `kind` (int or float) is what it becomes."""
+    value = item.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise RejectItem(f"{key}: expected a number, got {type(value).__name__}")
+    return kind(value)
+
+
+def _num(value: Any, kind: type) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return kind(value)
+
+
+def _flag(value: Any) -> int | None:
+    return None if value is None else int(bool(value))
+
+
+def _tags(tags: Any) -> tuple[str, ...]:
+    if tags is None:
+        return ()
+    if type(tags) is not list:
+        raise RejectItem("tags: expected a list of strings")
+    for tag in tags:
+        if type(tag) is not str:
+            raise RejectItem("tags: expected a list of strings")
+    return tuple(sorted(set(tags)))
+
+
+def _gated(value: Any) -> str:
+    try:
+        return GATED_VALUES[value]
+    except (KeyError, TypeError):
+        raise RejectItem(f"gated: expected false, 'auto' or 'manual', got {value!r}") from None
+
+
+def _epoch(iso: str | None) -> int | None:
+    if not iso:
+        return None
+    try:
+        return int(parse_stamp(iso).timestamp())
+    except ValueError:
+        raise RejectItem(f"createdAt: not an ISO-8601 date: {iso!r}") from None
+
+
+def _num_parameters(st: Any) -> int | None:
+    if st is None:
+        return None
+    if not isinstance(st, dict):
+        raise RejectItem("safetensors: expected an object")
+    total = st.get("total")
+    if total is None:
+        return None
+    if isinstance(total, bool) or not isinstance(total, (int, float)):
+        raise RejectItem("safetensors.total: expected a number")
+    return int(total)
+
+
+def _license(tags: tuple[str, ...], card: Any) -> str | None:
+    if isinstance(card, dict) and isinstance(license_ := card.get("license"), str):
+        return license_
+    for tag in tags:
+        if tag.startswith("license:"):
+            return tag[8:]
+    return None
