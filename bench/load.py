@@ -2,6 +2,8 @@
 
 HFSNAP_BENCH_DB_URL=postgresql+psycopg://USER@HOST:PORT/DB loads into a scratch database created on that server
 (and dropped after) instead of a SQLite file; the floor stays the bare sqlite3 executemany of SPEC section 8.
+Each repetition also runs the other arm of the staging A/B (README, Performance): one executemany per staged batch
+instead of multi-row INSERTs.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 import httpx
 import orjson
 
+from etl import db
 from etl.extract import Listing
 from etl.hub import HubClient
 from etl.pipeline import run_once
@@ -80,42 +83,77 @@ def written() -> int:
         return next(int(line.split()[1]) for line in io if line.startswith("wchar:"))
 
 
+@contextlib.contextmanager
+def staging(variant: str) -> Iterator[None]:
+    """An arm of the staging A/B: multi-row INSERTs (what hfsnap does) or one executemany per batch (before)."""
+    kept = db.SQLITE_ROWS_PER_INSERT
+    db.SQLITE_ROWS_PER_INSERT = kept if variant == "multi-row" else 1
+    try:
+        yield
+    finally:
+        db.SQLITE_ROWS_PER_INSERT = kept
+
+
+# On PostgreSQL both arms would COPY: no A/B there.
+VARIANTS = ("multi-row",) if os.environ.get("HFSNAP_BENCH_DB_URL") else ("multi-row", "executemany")
+
+
 def main() -> None:
-    """Interleave hfsnap and floor runs (REPEAT each) and compare the best of each: noise only ever adds time."""
-    firsts, reruns, floors = [], [], []
-    wrote, floor_wrote = 0, 0
+    """Interleave hfsnap (each staging variant) and floor runs, REPEAT each; compare the best of each: noise only
+    ever adds time."""
+    firsts: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    reruns: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    wrote: dict[str, int] = {}
+    floors: list[float] = []
+    floor_wrote = 0
+    load_before = os.getloadavg()
     with fake_hub(MODELS) as url, tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as dbs:
         for i in range(REPEAT):
-            db = Path(tmp) / f"load{i}.db"
-            config = bench_config(url, db).with_db(dbs.enter_context(bench_db(db)))
-            t0, w0 = time.perf_counter(), written()
-            with HubClient(config.hub, token="hf_bench") as client:
-                first = run_once(config, client)
-            firsts.append(time.perf_counter() - t0)
-            wrote = written() - w0
-            w0 = written()
-            t_floor, n = floor(url, first.listings, Path(tmp) / f"floor{i}.db")
-            floor_wrote = written() - w0
-            floors.append(t_floor)
-            t0 = time.perf_counter()
-            with HubClient(config.hub, token="hf_bench") as client:
-                second = run_once(config, client)
-            reruns.append(time.perf_counter() - t0)
+            for variant in VARIANTS if i % 2 == 0 else VARIANTS[::-1]:  # alternate: no arm always runs first
+                db_path = Path(tmp) / f"load{i}-{variant}.db"
+                config = bench_config(url, db_path).with_db(dbs.enter_context(bench_db(db_path)))
+                with staging(variant):
+                    t0, w0 = time.perf_counter(), written()
+                    with HubClient(config.hub, token="hf_bench") as client:
+                        first = run_once(config, client)
+                    firsts[variant].append(time.perf_counter() - t0)
+                    wrote[variant] = written() - w0
+                    t0 = time.perf_counter()
+                    with HubClient(config.hub, token="hf_bench") as client:
+                        second = run_once(config, client)
+                    reruns[variant].append(time.perf_counter() - t0)
+                if variant == VARIANTS[0]:
+                    kept_first, kept_second = first, second
+                    w0 = written()
+                    t_floor, n = floor(url, first.listings, Path(tmp) / f"floor{i}.db")
+                    floor_wrote = written() - w0
+                    floors.append(t_floor)
+    first, second = kept_first, kept_second
     f = min(floors)
     scd2_rows = sum(v for k, v in second.counts.rows_written.items() if k in SCD2_TABLES)
-    rows = [
-        ("first refresh", f"{min(firsts):.2f}s", f"{f:.2f}s", f"{min(firsts) / f:.2f}x", "2.5x", f"{wrote / 1e6:.0f}"),
-        ("unchanged re-run", f"{min(reruns):.2f}s", f"{f:.2f}s", f"{min(reruns) / f:.2f}x", "1.2x", ""),
-    ]
+    rows = []
+    for variant in VARIANTS:
+        label = "" if variant == VARIANTS[0] else f" (A/B: {variant})"
+        best_first, best_rerun = min(firsts[variant]), min(reruns[variant])
+        mb = f"{wrote[variant] / 1e6:.0f}"
+        rows.append((f"first refresh{label}", f"{best_first:.2f}s", f"{f:.2f}s", f"{best_first / f:.2f}x", "2.5x", mb))
+        rows.append(
+            (f"unchanged re-run{label}", f"{best_rerun:.2f}s", f"{f:.2f}s", f"{best_rerun / f:.2f}x", "1.2x", "")
+        )
     backend = "postgresql" if os.environ.get("HFSNAP_BENCH_DB_URL") else "sqlite"
     print(
         f"load: {MODELS} models in the hub, {first.counts.models_seen} provider-served, {len(first.listings)} "
         f"listings + the router's list ({first.requests} requests), no latency, into {backend}; floor rows {n}, "
-        f"floor wrote {floor_wrote / 1e6:.0f} MB; best of {REPEAT} interleaved runs each "
-        f"(all: first {_fmt(firsts)}, re-run {_fmt(reruns)}, floor {_fmt(floors)})"
+        f"floor wrote {floor_wrote / 1e6:.0f} MB; best of {REPEAT} interleaved runs each (all: "
+        + ", ".join(f"first {v} {_fmt(firsts[v])}, re-run {v} {_fmt(reruns[v])}" for v in VARIANTS)
+        + f", floor {_fmt(floors)}); load average {_load(load_before)} before, {_load(os.getloadavg())} after"
     )
     print(table(rows, ("run", "hfsnap", "floor", "ratio", "target", "MB written")))
     print(f"re-run: {scd2_rows} SCD2 rows; rows written per table:", second.counts.rows_written)
+
+
+def _load(avg: tuple[float, float, float]) -> str:
+    return "/".join(f"{v:.2f}" for v in avg)
 
 
 def _fmt(values: list[float]) -> str:

@@ -8,9 +8,11 @@ sequences, snapshots, bulk inserts), in the migrations that create the views (JS
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -229,6 +231,42 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Any]) -> None:
         return
     names = [c.name for c in table.columns]
     conn.execute(table.insert(), [dict(zip(names, row, strict=False)) for row in rows])
+
+
+# Rows per INSERT statement when staging into SQLite; 1 means one executemany (the A/B of `python -m bench load`).
+SQLITE_ROWS_PER_INSERT = 2000
+
+
+def stage_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Positional rows into `columns` of a staging table: COPY on PostgreSQL, multi-row INSERTs on SQLite.
+
+    Why not executemany on SQLite: it runs one sqlite3_step per row and releases the GIL around each, so while the
+    listing threads parse pages the loading thread waits for the GIL once per row (up to the 5 ms switch interval);
+    one multi-row INSERT is one step, whatever the number of rows (measured in `python -m bench load`).
+    """
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":  # COPY: psycopg would re-parse each long VALUES list in Python
+        copy_rows(conn, table, rows, columns)
+        return
+    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+    one = f"({', '.join('?' * len(columns))})"
+    if SQLITE_ROWS_PER_INSERT <= 1:
+        conn.exec_driver_sql(head + one, list(map(tuple, rows)))
+        return
+    dbapi = conn.connection.driver_connection
+    limit = dbapi.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if dbapi is not None else 999
+    per = max(1, min(SQLITE_ROWS_PER_INSERT, limit // len(columns)))
+    cursor = conn.connection.cursor()
+    for i in range(0, len(rows), per):
+        chunk = rows[i : i + per]
+        cursor.execute(_values_sql(head, one, len(chunk)), list(chain.from_iterable(chunk)))
+    cursor.close()
+
+
+@lru_cache(maxsize=64)
+def _values_sql(head: str, one: str, n: int) -> str:
+    return head + ", ".join([one] * n)
 
 
 def copy_rows(conn: Connection, table: str, rows: Sequence[Any], columns: Sequence[str] | None = None) -> None:

@@ -15,13 +15,18 @@ from sqlalchemy import Connection
 from . import scd2, schema, staging
 from .checks import printable, storable_id
 from .config import HistoryConfig
-from .db import copy_rows, prepare_merge
+from .db import prepare_merge, stage_rows
 from .keyset import KeySet
 from .records import Offer, Seen, fingerprint_key, item_id
 from .scd2 import At
 from .transform import ModelRow
 
 MAX_REJECTS = 10_000  # per run; beyond that they are only counted
+# Rows held per staging table before one INSERT. Each statement the loading thread runs while the listing threads
+# parse pages costs it a wait for the GIL (up to a whole page's parse: orjson never lets go mid-page), so a few
+# large inserts beat many small ones; the limits bound memory (a stage_models row carries its record, about 2 KB).
+# Multiples of db.SQLITE_ROWS_PER_INSERT, so every full flush is made of same-sized statements.
+FLUSH_AT = {"stage_seen": 20_000, "stage_models": 2_000, "stage_mappings": 10_000, "stage_offers": 10_000}
 _T = TypeVar("_T")  # what a function handed to Loader._do returns
 
 
@@ -56,9 +61,10 @@ class Loader:
     """Stages one run's rows, then merges them into the history tables in one transaction of its own.
 
     Staging writes only temporary tables, which take no lock on the database: other writers (health probes)
-    go on while the listings run, and the refresh holds the write lock only for its final merge. Rows go in with
-    executemany (COPY on PostgreSQL), on the caller's thread: a writer thread with JSON staging did not pay for
-    itself in the interleaved A/B of `python -m bench load` (README, Performance).
+    go on while the listings run, and the refresh holds the write lock only for its final merge. Rows are held
+    per table (FLUSH_AT) and go in as multi-row INSERTs (COPY on PostgreSQL, see db.stage_rows) on the caller's
+    thread: neither a writer thread (with JSON staging, or with these INSERTs) nor executemany paid for itself in
+    the interleaved A/Bs of `python -m bench load` (README, Performance).
     """
 
     def __init__(
@@ -74,7 +80,7 @@ class Loader:
         self.anonymous_rejects = 0  # catalog items without an id: they could be any model, so nothing is proven absent
         self._router_complete = False
         self._offers_indexed = False
-        self._offers: list[tuple[Any, ...]] = []
+        self._buffers: dict[sa.Table, list[tuple[Any, ...]]] = {}
         self._promoted: list[str] = []
         self._reject_keys: set[bytes] = set()  # 8-byte digests of the rejects staged this run
 
@@ -86,20 +92,28 @@ class Loader:
         done.set_result(fn(*args))
         return done
 
-    def _insert_all(self, tables: list[tuple[sa.Table, list[tuple[Any, ...]]]]) -> None:
-        for table, rows in tables:
+    def _buffer(self, table: sa.Table, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Rows for a staging table, inserted once FLUSH_AT of them are held (or at flush)."""
+        held = self._buffers.setdefault(table, [])
+        held.extend(rows)
+        limit = FLUSH_AT.get(table.name, 500)
+        # Exactly `limit` rows at a time (the rest waits): sqlite3 caches a prepared statement per SQL text and
+        # each keeps a copy of the values last bound, so INSERTs of ever-different row counts held records for
+        # 128 statements (110 MB more peak RSS at 1M models); one size per table keeps one copy.
+        while len(held) >= limit:
+            self._insert(table, held[:limit])
+            del held[:limit]
+
+    def flush(self) -> None:
+        """Every buffered staging row into its table."""
+        buffers, self._buffers = self._buffers, {}
+        for table, rows in buffers.items():
             self._insert(table, rows)
 
     def _insert(self, table: sa.Table, rows: Sequence[tuple[Any, ...]]) -> None:
         """Positional rows into the first columns of a staging table."""
-        if not rows:
-            return
-        names = [c.name for c in table.columns][: len(rows[0])]
-        if self.conn.dialect.name == "postgresql":  # COPY: psycopg would re-parse each long VALUES list in Python
-            copy_rows(self.conn, table.name, rows, names)
-        else:
-            marks = ", ".join("?" * len(names))
-            self.conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})", list(rows))
+        if rows:
+            stage_rows(self.conn, table.name, [c.name for c in table.columns][: len(rows[0])], rows)
 
     def create_staging(self) -> None:
         self._do(staging.create, self.conn).result()
@@ -119,28 +133,24 @@ class Loader:
         if not seen:
             return
         flag = int(in_catalog)
-        tables: list[tuple[sa.Table, list[tuple[Any, ...]]]] = [
-            (
-                staging.seen,
-                [(s.model_id, flag, s.downloads, s.likes, s.trending_score, s.downloads_all_time) for s in seen],
-            )
-        ]
+        self._buffer(
+            staging.seen,
+            [(s.model_id, flag, s.downloads, s.likes, s.trending_score, s.downloads_all_time) for s in seen],
+        )
         if rows:
             hashes = {s.model_id: s.raw_hash for s in seen}
             # A row with a bad mapping entry keeps no fingerprint: it is transformed (and reported) every run.
-            models = [(*_model_columns(r), None if r.problems else hashes[r.model_id]) for r in rows]
-            tables.append((staging.models, models))
-            tables.append(
-                (
-                    staging.mappings,
-                    [
-                        (r.model_id, m.provider, m.provider_model_id, m.status, m.task, m.adapter)
-                        for r in rows
-                        for m in r.mappings
-                    ],
-                )
+            self._buffer(
+                staging.models, [(*_model_columns(r), None if r.problems else hashes[r.model_id]) for r in rows]
             )
-        self._do(self._insert_all, tables)
+            self._buffer(
+                staging.mappings,
+                [
+                    (r.model_id, m.provider, m.provider_model_id, m.status, m.task, m.adapter)
+                    for r in rows
+                    for m in r.mappings
+                ],
+            )
 
     def mark_catalog(self, model_ids: Iterable[str]) -> None:
         """Models first seen by a `top` source and then by a catalog source."""
@@ -148,26 +158,26 @@ class Loader:
 
     def stage_offers(self, model_id: str, offers: Sequence[Offer]) -> None:
         """One router entry's offers (buffered; flushed with flush_offers)."""
-        self._offers.extend(
+        self._buffer(
+            staging.offers,
             (
-                model_id,
-                o.provider,
-                o.status,
-                o.context_length,
-                o.price_input,
-                o.price_output,
-                o.supports_tools,
-                o.supports_structured_output,
-                o.is_model_author,
-            )
-            for o in offers
+                (
+                    model_id,
+                    o.provider,
+                    o.status,
+                    o.context_length,
+                    o.price_input,
+                    o.price_output,
+                    o.supports_tools,
+                    o.supports_structured_output,
+                    o.is_model_author,
+                )
+                for o in offers
+            ),
         )
-        if len(self._offers) >= 5000:
-            self.flush_offers()
 
     def flush_offers(self) -> None:
-        rows, self._offers = self._offers, []
-        self._do(self._insert, staging.offers, rows)
+        self._do(self.flush)
 
     def offers_for(self, model_ids: Sequence[str]) -> Future[dict[str, tuple[Offer, ...]]]:
         """Staged router offers of these models, sorted by provider (what the transformer needs), when ready."""
@@ -206,12 +216,13 @@ class Loader:
         model_id = storable_id(model_id)  # an id no backend can store is no stored model: kept in the payload only
         if self.rejects > MAX_REJECTS:
             return
-        self._do(self._insert, staging.rejects, [(source, model_id, printable(reason)[:1000], payload[:20_000])])
+        self._buffer(staging.rejects, [(source, model_id, printable(reason)[:1000], payload[:20_000])])
 
     def staged_rejects(self) -> list[tuple[str, str | None]]:
         """This run's rejects so far, (reason, model_id), once every queued insert has run."""
         s = staging.rejects
         query = sa.select(s.c.reason, s.c.model_id)
+        self.flush()
         return self._do(lambda: [(r.reason, r.model_id) for r in self.conn.execute(query)]).result()
 
     # ---- merging --------------------------------------------------------------------------------
@@ -240,6 +251,7 @@ class Loader:
             self.conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     def _merge(self, inp: MergeInput) -> MergeCounts:
+        self.flush()
         self._insert(staging.proven, [(p,) for p in sorted(inp.proven_providers)])
         self._insert(staging.providers, [(p, int(k)) for p, k in sorted(inp.providers.items())])
         self._insert(staging.rankings, list(inp.rankings))
@@ -281,20 +293,29 @@ class Loader:
         """One row per model ever seen: attributes as last transformed, last_seen_run for every observed one."""
         m, s, seen, run = schema.models, staging.models, staging.seen, self.at.run
         names = [c.name for c in s.columns if c.name != "record"]
-        top = sa.select(sa.func.coalesce(sa.func.max(m.c.model_key), 0)).scalar_subquery()
-        new = sa.select(
-            *(s.c[n] for n in names),
-            *(sa.literal(v, sa.Integer) for v in (0, run, run, 0)),
-            top + sa.func.row_number().over(order_by=s.c.model_id),
-        ).where(~sa.exists().where(m.c.model_id == s.c.model_id))
-        targets = [*names, "listed", "first_seen_run", "last_seen_run", "misses", "model_key"]
-        self.conn.execute(sa.insert(m).from_select(targets, new))
+        top = int(self.conn.execute(sa.select(sa.func.coalesce(sa.func.max(m.c.model_key), 0))).scalar() or 0)
+        listed = seen.c.in_catalog == 1
+        with scd2.new_keys(self.conn, s, ("model_id",), ~sa.exists().where(m.c.model_id == s.c.model_id)) as keys:
+            # A new model is written whole, its listing columns included, so the update below skips it.
+            new = (
+                sa.select(
+                    *(s.c[n] for n in names),
+                    sa.case((listed, 1), else_=0),
+                    *(sa.literal(v, sa.Integer) for v in (run, run, 0)),
+                    sa.case((listed, run), else_=None),
+                    top + sa.func.row_number().over(order_by=s.c.model_id),
+                )
+                .join(keys, keys.c.model_id == s.c.model_id)
+                .join(seen, seen.c.model_id == s.c.model_id)
+                .order_by(s.c.model_id)
+            )
+            targets = [*names, "listed", "first_seen_run", "last_seen_run", "misses", "last_listed_run", "model_key"]
+            self.conn.execute(sa.insert(m).from_select(targets, new))
         attributes = {n: s.c[n] for n in names if n != "model_id"}
         self.conn.execute(sa.update(m).where(m.c.model_id == s.c.model_id, m.c.first_seen_run < run).values(attributes))
-        listed = seen.c.in_catalog == 1
         self.conn.execute(
             sa.update(m)
-            .where(m.c.model_id == seen.c.model_id)
+            .where(m.c.model_id == seen.c.model_id, m.c.first_seen_run < run)
             .values(
                 last_seen_run=run,
                 listed=sa.case((listed, 1), else_=m.c.listed),

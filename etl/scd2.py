@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -116,10 +118,35 @@ def open_missing(
         stamps.append(sa.literal(at.now, schema.TS))
         targets.append("valid_from")
     has_current = sa.exists().where(spec.same_key(t, stage), spec.current())
-    query = sa.select(*(stage.c[n] for n in names), *stamps).where(~has_current)
-    if where is not None:
-        query = query.where(where)
-    return rows(conn, sa.insert(t).from_select(targets, query))
+    absent = ~has_current if where is None else sa.and_(~has_current, where)
+    with new_keys(conn, stage, spec.key, absent) as keys:
+        query = sa.select(*(stage.c[n] for n in names), *stamps).join(keys, spec.same_key(stage, keys))
+        # In key order: every index on the key then grows at its end, so each page is written once, not re-dirtied
+        # (and spilled again) by inserts scattered over the whole B-tree.
+        return rows(conn, sa.insert(t).from_select(targets, query.order_by(*(stage.c[k] for k in spec.key))))
+
+
+@contextmanager
+def new_keys(conn: Connection, stage: sa.Table, key: tuple[str, ...], where: ColumnElement[bool]) -> Iterator[sa.Table]:
+    """The keys of the staged rows matching `where`, in a temporary table of their own while the block runs.
+
+    An INSERT whose SELECT reads its own target table (as `where` does: "no current row yet") makes SQLite copy
+    every selected row, records and all, to a temporary table first; selecting only the keys first and then
+    joining them halves what the first refresh writes.
+    """
+    keys = sa.Table(
+        "stage_new_keys",
+        sa.MetaData(),
+        *(sa.Column(k, stage.c[k].type, primary_key=True, autoincrement=False) for k in key),
+        prefixes=["TEMPORARY"],
+    )
+    keys.create(conn)
+    try:
+        query = sa.select(*(stage.c[k] for k in key)).where(where).order_by(*(stage.c[k] for k in key))
+        conn.execute(sa.insert(keys).from_select(list(key), query))
+        yield keys
+    finally:
+        keys.drop(conn)
 
 
 def merge_observed(conn: Connection, spec: Spec, stage: sa.Table, at: At) -> tuple[int, int]:
