@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import Engine, create_engine, inspect
 from sqlalchemy.pool import NullPool
 
 from etl.db import alembic_config, current, head, make_engine
@@ -63,14 +63,20 @@ def test_an_empty_database_is_exit_2_and_stays_empty(db_url, args):
     assert _tables(db_url) == []
 
 
-@pytest.mark.parametrize("args", READS, ids=lambda a: " ".join(a))
-def test_a_database_behind_the_schema_is_exit_2_and_is_not_migrated(db_url, args):
-    engine = make_engine(db_url)
+def _one_migration_behind(url: str) -> tuple[Engine, str]:
+    """Migrate `url` to the revision before head; the engine and that revision."""
+    engine = make_engine(url)
     cfg = alembic_config(engine)
     behind = ScriptDirectory.from_config(cfg).get_revision(head()).down_revision
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, behind)
+    return engine, behind
+
+
+@pytest.mark.parametrize("args", READS, ids=lambda a: " ".join(a))
+def test_a_database_behind_the_schema_is_exit_2_and_is_not_migrated(db_url, args):
+    engine, behind = _one_migration_behind(db_url)
     tables = _tables(db_url)
     out = _hfsnap([*args, "--db", db_url])
     _assert_one_line_exit_2(out, args[0], f"is at schema {behind}", f"needs {head()}")
@@ -101,12 +107,7 @@ def test_db_current_reads_without_creating_or_migrating(tmp_path, db_url):
     out = _hfsnap(["db", "current", "--db", f"sqlite:///{folder}/x.db"])
     assert out.returncode == 0 and out.stdout.strip().endswith("typo/x.db: revision none"), out.stderr
     assert not folder.exists()
-    engine = make_engine(db_url)
-    cfg = alembic_config(engine)
-    behind = ScriptDirectory.from_config(cfg).get_revision(head()).down_revision
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, behind)
+    engine, behind = _one_migration_behind(db_url)
     out = _hfsnap(["db", "current", "--db", db_url])
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().endswith(f": revision {behind} (this hfsnap needs {head()}: run hfsnap db upgrade)")
