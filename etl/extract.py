@@ -164,7 +164,7 @@ class Node:
         Every listing of a node is the same partition in another order, so any one that ran to its end lists all of
         it (a primary cut short by pages that brought nothing new is proven by another order that was not).
         """
-        if any(lst.complete for lst in self.listings):
+        if self.primary.complete or any(lst.complete and not lst.error for lst in self.listings[1:]):
             return True
         return self.exhaustive and bool(self.children) and all(c.proven() for c in self.children)
 
