@@ -20,7 +20,7 @@ OLD_FACTS = {
     "model_rankings": "SELECT run_id, source, sort, rank, model_id FROM model_rankings"
     " ORDER BY run_id, source, sort, rank",
 }
-# Columns a migration after 0004 adds (0007): absent from the 0004 dump; their filled-in defaults are checked apart.
+# Columns migrations after 0004 add (0007, 0012): absent from the 0004 dump; their filled-in values are checked apart.
 ADDED = {"provider_offers": {"unmapped"}, "providers": {"misses", "retired_run"}, "catalog_membership": {"model_key"}}
 KEYED = (  # membership rows whose model_key is their model's
     "SELECT COUNT(*) FROM catalog_membership c JOIN models m ON m.model_id = c.model_id AND m.model_key = c.model_key"
@@ -134,7 +134,7 @@ def test_0012_gives_every_membership_row_its_models_key(harness):
     rows = h.one("SELECT COUNT(*) FROM catalog_membership")
     assert h.one(KEYED) == rows
     engine.dispose()
-    # rows the loader opens carry the key too: a model leaves the catalog for good, another comes back
+    # rows the loader opens carry the key too: a model is retired, then restored
     ids = sorted(h.catalog.served_ids())
     item = h.catalog.models[ids[60]]
     h.catalog.remove(ids[60])
