@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from itertools import groupby
+from operator import attrgetter, itemgetter
 from typing import Any, TypeVar
 
 import orjson
@@ -55,6 +57,16 @@ class MergeCounts:
     models_removed: int = 0
     models_restored: int = 0
     rows_written: dict[str, int] = field(default_factory=dict)
+
+
+def _stored_offer(row: Sequence[Any]) -> Offer:
+    """An Offer as parse_offers made it from a stored row: flags back to 0/1 (PostgreSQL gives booleans)."""
+    provider, status, context, price_in, price_out, tools, structured, author = row
+    return Offer(provider, status, context, price_in, price_out, _flag(tools), _flag(structured), _flag(author))
+
+
+def _flag(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 class Loader:
@@ -226,6 +238,26 @@ class Loader:
         return self._do(lambda: [(r.reason, r.model_id) for r in self.conn.execute(query)]).result()
 
     # ---- merging --------------------------------------------------------------------------------
+
+    def stage_stored_offers(self) -> Iterator[tuple[str, tuple[Offer, ...]]]:
+        """When the router's list was not read whole: stage the stored current offers of every model it did not
+        deliver, as if it had (a failed source changes no record), then yield every staged model's offers.
+
+        Offers a complete read already missed (misses > 0) were left out of last run's records: they stay out.
+        """
+        self.flush()
+        o, s = schema.provider_offers, staging.offers
+        columns = ["model_id", "provider", *scd2.OFFERS.tracked]
+        stored = sa.select(*(o.c[c] for c in columns)).where(
+            o.c.valid_to.is_(None), o.c.misses == 0, o.c.model_id.not_in(sa.select(s.c.model_id))
+        )
+        self.conn.execute(sa.insert(s).from_select(columns, stored))
+        query = sa.select(*(s.c[c] for c in columns)).order_by(s.c.model_id)
+        rows = self.conn.execute(query, execution_options={"yield_per": 10_000})
+        for model_id, group in groupby(rows, key=itemgetter(0)):
+            # Sorted here, not in SQL: parse_offers sorts by Python's order, which a server collation may not share.
+            offers = sorted((_stored_offer(row[1:]) for row in group), key=attrgetter("provider"))
+            yield model_id, tuple(offers)
 
     def merge_offers(self, router_complete: bool) -> None:
         """The router's list is staged: index it for offers_for; its absences count if it was read whole."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -28,7 +27,7 @@ from .hub import HubClient, resolve_token
 from .load import Loader, MergeCounts, MergeInput
 from .lock import refresh_lock
 from .maintenance import prune
-from .records import Again, HubModel, Known, Offer, Parser, Reject, Seen, parse_offers
+from .records import Again, HubModel, Known, Offer, Parser, Reject, Seen, parse_offers, router_salt
 from .scd2 import At
 from .stamps import format_stamp, parse_stamp
 from .transform import ModelRow, to_row
@@ -233,13 +232,14 @@ def _stage_router(
                 loader.add_reject("router", entry, checks.printable(str(exc)), in_catalog=False)
                 continue
             loader.stage_offers(model_id, offers)
-            salts[hash(model_id)] = hashlib.blake2b(repr(offers).encode(), digest_size=8).digest()
+            salts[hash(model_id)] = router_salt(offers)
             providers.update(o.provider for o in offers)
     except HubError as exc:
         row["error"] = str(exc)
         log.warning("router: %s", exc)
-        loader.flush_offers()
-        return {}, providers, row
+        _keep_stored_offers(loader, salts)
+        loader.merge_offers(router_complete=False)
+        return salts, providers, row
     loader.flush_offers()
     rejected = loader.rejects - rejects_before
     if rejected > max_reject_ratio * (len(salts) + rejected):  # a changed shape: absent offers prove nothing
@@ -248,11 +248,19 @@ def _stage_router(
             f"(more than history.max_reject_ratio = {max_reject_ratio:g}); see the rejects table"
         )
         log.warning("router: %s", row["error"])
+        _keep_stored_offers(loader, salts)
         loader.merge_offers(router_complete=False)
         return salts, providers, row
     row.update(pages=1, items=len(salts), complete=1, proven=1)
     loader.merge_offers(router_complete=True)
     return salts, providers, row
+
+
+def _keep_stored_offers(loader: Loader, salts: dict[int, bytes]) -> None:
+    """A router list not read whole: models it did not deliver keep their stored offers, and so their records."""
+    for model_id, offers in loader.stage_stored_offers():
+        if hash(model_id) not in salts:
+            salts[hash(model_id)] = router_salt(offers)
 
 
 def _extract_and_load(engine: Engine, run: RunContext, run_id: int, started: str) -> RunReport:

@@ -414,6 +414,11 @@ def named_providers(raw: Any) -> list[str]:
     return []
 
 
+def router_salt(offers: tuple[Offer, ...]) -> bytes:
+    """A model's router offers (sorted by provider) as the 8-byte digest its fingerprint includes."""
+    return hashlib.blake2b(repr(offers).encode(), digest_size=8).digest()
+
+
 def parse_offers(entry: Any) -> tuple[str, tuple[Offer, ...]]:
     """One element of the router's /v1/models `data` -> (model id, offers sorted by provider)."""
     if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):

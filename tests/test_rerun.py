@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 
@@ -13,7 +12,7 @@ from test_transform import ITEM
 from etl.extract import Batch, Extractor
 from etl.fakehub.faults import parse_fault
 from etl.keyset import KeySet
-from etl.records import Again, HubModel, Known, Parser, parse_offers
+from etl.records import Again, HubModel, Known, Parser, parse_offers, router_salt
 
 pytestmark = pytest.mark.both_backends
 
@@ -107,7 +106,7 @@ def test_started_listings_fetch_but_parse_nothing_until_settled(harness):
             salts = {}
             for entry in client.router_models():
                 model_id, offers = parse_offers(entry)
-                salts[hash(model_id)] = hashlib.blake2b(repr(offers).encode(), digest_size=8).digest()
+                salts[hash(model_id)] = router_salt(offers)
             parse.settle(KeySet(), salts)
             batches: list[Batch] = list(extractor.run())
         finally:
@@ -151,3 +150,21 @@ def test_the_router_digest_text_is_what_stored_fingerprints_were_made_with():
         "Offer(provider='groq', status='live', context_length=8192, price_input=0.1, price_output=2.0, "
         "supports_tools=None, supports_structured_output=None, is_model_author=None))"
     )
+
+
+def test_a_router_that_fails_changes_no_record(harness):
+    """A failed source changes nothing stored: the models it prices keep their prices, no version is written."""
+    h = harness()
+    assert h.refresh().status == "complete"
+    before = h.sql("SELECT model_id, version_id, record FROM model_versions WHERE valid_to IS NULL ORDER BY model_id")
+    priced = h.one("SELECT COUNT(*) FROM catalog WHERE pricing_prompt IS NOT NULL")
+    h.app.faults.append(parse_fault("status:code=500,times=0,path=/v1/models"))
+    report = h.refresh()
+    assert report.status == "partial" and any(reason.startswith("router:") for reason in report.incomplete)
+    assert h.one("SELECT COUNT(*) FROM model_versions WHERE run_from = 2") == 0
+    after = h.sql("SELECT model_id, version_id, record FROM model_versions WHERE valid_to IS NULL ORDER BY model_id")
+    assert after == before
+    assert h.one("SELECT COUNT(*) FROM catalog WHERE pricing_prompt IS NOT NULL") == priced > 0
+    h.app.faults.clear()  # the router answers again: nothing was taken away, so nothing comes back
+    assert h.refresh().status == "complete"
+    assert h.one("SELECT COUNT(*) FROM model_versions WHERE run_from = 3") == 0
