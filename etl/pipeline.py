@@ -19,6 +19,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import checks, notify, runs
+from .gctune import fewer_collections
 from .config import Config
 from .db import describe, make_engine, upgrade
 from .dberrors import check_sqlite_files, database_error
@@ -144,7 +145,8 @@ def run_once(
     run = RunContext(config, client, trigger, clock or Clock(), progress)
     notifier = notify.Notifier(config.notify, config.db.url, redact_secrets=client.redact)
     try:
-        report = _run(run, notifier)
+        with fewer_collections():
+            report = _run(run, notifier)
     except BaseException as exc:
         notifier.finished(None, exc)
         raise
