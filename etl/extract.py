@@ -17,7 +17,7 @@ from typing import Any
 from .config import SORT_KEYS, Config, SourceConfig
 from .errors import CursorLoop, HubError, HubRejected, HubStatus, NoProgress
 from .hub import HubClient
-from .records import HubModel, Known, Parser, Reject, canonical_json, item_id, to_model
+from .records import Dup, HubModel, Known, Parser, Reject, canonical_json, item_id, to_model
 
 log = logging.getLogger("hfsnap.extract")
 
@@ -139,7 +139,7 @@ class Batch:
     """One page's items, each parsed (or rejected) once, on their way to the pipeline."""
 
     listing: Listing
-    items: list[HubModel | Known | Reject]
+    items: list[HubModel | Known | Dup | Reject]
 
 
 @dataclass
@@ -498,7 +498,7 @@ class Extractor:
                     log.info("provider %r: an empty listing, no mapping names it: taken as gone", provider)
                     primary.complete, primary.shrunk, primary.error = True, False, None
 
-    def _absorb(self, listing: Listing, items: list[HubModel | Known | Reject]) -> int:
+    def _absorb(self, listing: Listing, items: list[HubModel | Known | Dup | Reject]) -> int:
         """Count distinct ids; keep what a split or a ranking needs."""
         new = 0
         for entry in items:

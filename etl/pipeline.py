@@ -19,18 +19,18 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import checks, notify, runs
-from .gctune import fewer_collections
 from .config import Config
 from .db import describe, make_engine, upgrade
 from .dberrors import check_sqlite_files, database_error
 from .errors import EtlError, HubError, HubUnreachable, LoadError, RejectItem, error_line
 from .extract import ExtractionReport, Extractor, Listing, known_providers
+from .gctune import fewer_collections
 from .hub import HubClient, resolve_token
 from .keyset import KeySet
 from .load import Loader, MergeCounts, MergeInput
 from .lock import refresh_lock
 from .maintenance import prune
-from .records import HubModel, Known, Offer, Parser, Reject, Seen, parse_offers
+from .records import Dup, HubModel, Known, Offer, Parser, Reject, Seen, parse_offers
 from .scd2 import At
 from .stamps import format_stamp, parse_stamp
 from .transform import ModelRow, to_row
@@ -274,7 +274,7 @@ def _extract_and_load(engine: Engine, run: RunContext, run_id: int, started: str
             extra_providers=seen_providers | router_providers,
             last_counts=last_counts,
             retiring=retiring,
-            parse=Parser(loader.known_fingerprints(), salts),
+            parse=Parser(loader.known_fingerprints(), salts, taken=KeySet()),  # taken: filled by _stage_all
         )
         staged = _stage_all(extractor, loader, run.progress)
         report = extractor.report
@@ -380,7 +380,8 @@ def _stage_all(extractor: Extractor, loader: Loader, progress: Callable[[int], N
     previous page is transformed with its offers and staged.
     """
     staged = 0  # distinct models accepted: the reject ratio's other half
-    seen = KeySet()
+    # Ids taken so far; the listing threads read it too, and read a copy of a taken id only as a light Dup.
+    seen = extractor.parse.taken if extractor.parse.taken is not None else KeySet()
     top_only: set[str] = set()  # first seen by a `top` source: promoted if a catalog listing shows it too
     pending: dict[bool, tuple[list[Seen], list[ModelRow]]] = {True: ([], []), False: ([], [])}
     promoted: list[str] = []
@@ -405,6 +406,8 @@ def _stage_all(extractor: Extractor, loader: Loader, progress: Callable[[int], N
             if isinstance(entry, Reject):
                 loader.add_reject(source, entry.item, entry.reason, in_catalog, model_id)
                 continue
+            if isinstance(entry, Dup):  # cannot be: a Dup's id was taken before its page was read
+                raise AssertionError(f"{model_id}: read as a copy of a model this run had not taken")
             if not in_catalog:
                 top_only.add(model_id)  # only a checked id may be promoted (and so written) later
             if isinstance(entry, Known):

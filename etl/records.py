@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from .checks import check_counters, check_item, printable
+from .checks import INT64, check_counters, check_item, printable
 from .errors import RejectItem
 from .keyset import KeySet
 from .stamps import parse_stamp
@@ -126,6 +126,16 @@ class Known(NamedTuple):
         return self.seen.model_id
 
 
+class Dup(NamedTuple):
+    """A copy of an item whose id this run has already taken from an earlier page (the pipeline's dedupe keeps only
+    that first copy): not checked nor parsed, only what a listing counts and summarises is read, typed defensively."""
+
+    model_id: str
+    pipeline_tag: str | None
+    num_parameters: int | None
+    providers: list[str]
+
+
 @dataclass(frozen=True, slots=True)
 class Reject:
     """An item that cannot be stored: the reason (for `rejects`), its id if it has one, and the item itself."""
@@ -161,20 +171,30 @@ def fingerprint_key(raw_hash: str) -> int:
 
 
 class Parser:
-    """Reads each item of a page once: a HubModel, a Known item (its fingerprint is stored), or a Reject.
+    """Reads each item of a page once: a HubModel, a Known item (its fingerprint is stored), a Dup or a Reject.
 
     `known` holds fingerprint_key()s of the stored fingerprints, `salts` each served model's router digest by
-    hash(model id); both are only read, so the listing threads share one Parser.
+    hash(model id), `taken` the hash(model id)s the pipeline has already taken this run (it adds to it, the listing
+    threads only read it: a key once there stays, so a Dup is never the first copy the pipeline sees).
     """
 
-    def __init__(self, known: KeySet | None = None, salts: Mapping_[int, bytes] | None = None) -> None:
+    def __init__(
+        self, known: KeySet | None = None, salts: Mapping_[int, bytes] | None = None, taken: KeySet | None = None
+    ) -> None:
         self.known = known or KeySet()
         self.salts = salts or {}
+        self.taken = taken
 
-    def __call__(self, item: Any) -> HubModel | Known | Reject:
+    def __call__(self, item: Any) -> HubModel | Known | Dup | Reject:
         model_id = item_id(item)
         if model_id is None:
             return Reject(None, NO_ID, item)
+        if self.taken is not None and hash(model_id) in self.taken:
+            return _dup(item, model_id)
+        return self.parse(item, model_id)
+
+    def parse(self, item: dict[str, Any], model_id: str) -> HubModel | Known | Reject:
+        """An item with an id, read whole: Known, HubModel or Reject."""
         get = item.get
         try:
             raw_hash = self._fingerprint(item, model_id)
@@ -203,6 +223,14 @@ class Parser:
         digest.update(self.salts.get(hash(model_id), b""))
         digest.update(TRANSFORM_VERSION)
         return digest.hexdigest()
+
+
+def _dup(item: dict[str, Any], model_id: str) -> Dup:
+    tag, st = item.get("pipeline_tag"), item.get("safetensors")
+    total = st.get("total") if isinstance(st, dict) else None
+    params = int(total) if type(total) is int and INT64[0] <= total <= INT64[1] else None
+    providers = named_providers(item.get("inferenceProviderMapping"))
+    return Dup(model_id, tag if isinstance(tag, str) else None, params, providers)
 
 
 def _seen(item: dict[str, Any], model_id: str, raw_hash: str) -> Seen:
