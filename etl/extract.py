@@ -159,8 +159,12 @@ class Node:
         return self.listings[0]
 
     def proven(self) -> bool:
-        """Complete by its own listing, or by an exhaustive split into proven parts."""
-        if self.primary.complete:
+        """Complete by one of its own listings, or by an exhaustive split into proven parts.
+
+        Every listing of a node is the same partition in another order, so any one that ran to its end lists all of
+        it (a primary cut short by pages that brought nothing new is proven by another order that was not).
+        """
+        if self.primary.complete or any(lst.complete and not lst.error for lst in self.listings[1:]):
             return True
         return self.exhaustive and bool(self.children) and all(c.proven() for c in self.children)
 
@@ -313,7 +317,7 @@ class Extractor:
                     extra = Listing(node.source, node.filters, sort, "catalog", depth=node.depth, parent=listing.parent)
                     node.listings.append(extra)
                     out.append((extra, node))
-        elif node.pending == 0 and node.primary.capped and not node.children:
+        elif node.pending == 0 and node.primary.capped and not node.children and not node.proven():
             self._estimate(node)
             out += self._split(node)
         return out

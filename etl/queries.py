@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from itertools import groupby
 from operator import itemgetter
 from typing import Any, NamedTuple
@@ -14,6 +14,7 @@ import orjson
 from sqlalchemy import Connection, CursorResult, Engine, bindparam, text
 
 from .errors import UsageError
+from .stamps import format_stamp, parse_stamp
 from .transform import with_metrics
 
 
@@ -87,14 +88,14 @@ def resolve_since(engine: Engine, since: str | None) -> int:
 def parse_date(value: str, flag: str) -> str:
     """An ISO date or datetime -> the stored timestamp format (UTC)."""
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = parse_stamp(value)
     except ValueError:
         raise UsageError(
             f"{flag}: not an ISO date or run id: {value!r} (e.g. 2026-11-01 or 2026-11-01T12:00:00Z)"
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return format_stamp(parsed)
 
 
 def changes(engine: Engine, since_run: int) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ from . import openrouter, queries
 from .config import ServeConfig
 from .errors import UsageError
 from .listcache import CurrentList
+from .stamps import parse_stamp
 
 log = logging.getLogger("hfsnap.serve")
 CHUNK = 500  # models per streamed chunk: each chunk is one hop to the thread pool
@@ -242,7 +243,7 @@ def _entry(feed: ET.Element, change: dict[str, Any]) -> None:
 
 def _atom_time(stamp: str | None) -> str:
     """A stored timestamp (or now) as RFC 3339, as Atom requires."""
-    moment = datetime.now(UTC) if stamp is None else datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    moment = datetime.now(UTC) if stamp is None else parse_stamp(stamp)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -255,7 +256,7 @@ def healthz(engine: Engine, config: ServeConfig, now: float) -> Response:
     body: dict[str, Any] = {"stale_after_hours": config.stale_after_hours, "last_complete_run": None}
     if run is None:
         return JSONResponse({**body, "status": "no complete run"}, status_code=503)
-    finished = datetime.fromisoformat((run["finished_at"] or run["started_at"]).replace("Z", "+00:00"))
+    finished = parse_stamp(run["finished_at"] or run["started_at"])
     age_hours = (now - finished.timestamp()) / 3600
     stale = age_hours > config.stale_after_hours
     body.update(

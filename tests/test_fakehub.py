@@ -503,6 +503,18 @@ def test_fault_loop_next_link_repeats_current_url() -> None:
         assert "cursor=" in third.links["next"]["url"]
 
 
+def test_fault_stale_repeats_the_first_page_under_an_advancing_cursor() -> None:
+    app = fault_app("stale:after=1,times=2", page_max=10)
+    with client_for(app) as c:
+        first = c.get("/api/models?limit=10&sort=likes")
+        second = c.get(first.links["next"]["url"])
+        third = c.get(second.links["next"]["url"])
+        fourth = c.get(third.links["next"]["url"])  # fault exhausted: the real fourth page
+    assert second.json() == first.json() == third.json() != fourth.json()
+    urls = [r.links["next"]["url"] for r in (first, second, third)]
+    assert len(set(urls)) == 3 and all("cursor=" in u for u in urls)
+
+
 def test_fault_shrink_drops_deterministic_share() -> None:
     cat = generate_catalog(1000, seed=5)
     with client_for(fault_app("shrink:ratio=0.5,times=0", cat)) as c:
@@ -544,7 +556,7 @@ def test_faults_list_is_mutable_at_runtime(client: httpx.Client, app: FakeHubApp
         (
             "bogus",
             "unknown fault kind 'bogus' "
-            "(expected one of status, ratelimit, truncate, malformed, oldshape, loop, shrink, slow, drift)",
+            "(expected one of status, ratelimit, truncate, malformed, oldshape, loop, stale, shrink, slow, drift)",
         ),
         ("status:code=abc", "code must be a number"),
         ("status:code=42", "code must be an HTTP status"),

@@ -113,3 +113,20 @@ def _integrity_ok(h) -> None:
             assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     for table, key in (("model_versions", "model_id"), ("model_providers", "model_id, provider")):
         assert h.sql(f"SELECT {key} FROM {table} WHERE valid_to IS NULL GROUP BY {key} HAVING COUNT(*) > 1") == []
+
+
+def test_pages_that_bring_nothing_new_cut_the_listing_like_a_cap_and_the_split_covers_it(paged):
+    provider, _ = _victim(paged)
+    # Pages 2-4 of the provider's partition repeat page 1 under new cursors: the third such page raises NoProgress.
+    paged.app.faults.append(parse_fault(f"stale:after=1,times=3,provider={provider}"))
+    report = paged.refresh()
+    cut = [lst for lst in report.listings if lst.error and "no progress" in lst.error]
+    assert len(cut) == 1 and cut[0].capped and provider in cut[0].partition, [lst.error for lst in report.listings]
+    assert cut[0].error == "no progress: 3 pages in a row brought no new model"
+    # Capped, not failed: the partition's other sort orders run to their end, so the run proves the whole catalog
+    # (and no narrower partition is needed).
+    assert report.status == "complete", report.incomplete
+    assert not [lst for lst in report.listings if lst.parent and provider in lst.parent]
+    assert {r[0] for r in paged.sql("SELECT model_id FROM models WHERE listed = 1")} == paged.catalog.served_ids()
+    assert paged.one("SELECT COUNT(*) FROM catalog_changes WHERE change = 'removed'") == 0
+    _integrity_ok(paged)

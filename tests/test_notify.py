@@ -22,6 +22,13 @@ from etl.errors import HubError
 from etl.fakehub import parse_fault
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    """A receiver whose client gave up (the slow-receiver tests) must not print a traceback into a later test."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
 class Receiver:
     """A tiny HTTP server recording every request; `delay` makes it slow."""
 
@@ -45,7 +52,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()

@@ -185,6 +185,8 @@ class FakeHubApp:
             end = min(end, listing.CAP_TOTAL)  # filtered listings stop at 1000 in total, no next link
         stop = min(start + req.limit, end)
         page_ids = ids[start:stop] if start < end else []
+        if any(f.kind == "stale" for f in fired):  # a server serving the same models again under a new cursor
+            page_ids = ids[: len(page_ids)]
         models = self.catalog.models
 
         for f in fired:

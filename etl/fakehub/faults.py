@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-KINDS = ("status", "ratelimit", "truncate", "malformed", "oldshape", "loop", "shrink", "slow", "drift")
+KINDS = ("status", "ratelimit", "truncate", "malformed", "oldshape", "loop", "stale", "shrink", "slow", "drift")
 # They rewrite a listing page, so only listings count.
-LISTING_ONLY = frozenset({"malformed", "oldshape", "loop", "shrink", "drift"})
+LISTING_ONLY = frozenset({"malformed", "oldshape", "loop", "stale", "shrink", "drift"})
 _COMMON = ("times", "after", "provider", "path")
 _KIND_KEYS = {
     "status": ("code",),
@@ -16,6 +16,7 @@ _KIND_KEYS = {
     "malformed": ("count",),
     "oldshape": ("count",),
     "loop": (),
+    "stale": (),  # the hit page repeats the listing's first page, its next link still advances
     "shrink": ("ratio",),
     "slow": ("ms",),
     "drift": (),  # every mapping entry of a hit page carries `modelStatus` instead of `status` (a shape change)
