@@ -129,17 +129,17 @@ class AsOf:
         return f"SELECT MAX(run_id) FROM runs WHERE status IN ('complete', 'partial'){bound}"
 
     def catalog_sql(self, columns: str) -> str:
-        """The members at this point, one row each: `k` model, `c` membership, `v` version, `s` counters at run :run.
+        """The members at this point, one row each: `v` version, `c` membership, `s` counters at run :run.
 
-        Binds :t and :run (`last_run_sql`); select counters with `metric`. The models are walked in model_id order
-        through their (model_id, model_key) index, so each member's lookups (membership, the version's validity
-        from its as-of index, the counters by integer key) land next to the previous model's, on pages already
-        read: a merge join in effect (CROSS JOIN fixes that order on SQLite; PostgreSQL plans it as it likes).
+        Binds :t and :run (`last_run_sql`); select counters with `metric`. The versions valid then are read in
+        model_id order from their as-of index, and each one's membership (with the model's integer key, migration
+        0012) and counters are looked up next to the previous model's, on pages already read: a merge join in
+        effect, two lookups per model (CROSS JOIN fixes that order on SQLite; PostgreSQL plans it as it likes).
         """
         return f"""SELECT {columns}
-FROM models k CROSS JOIN catalog_membership c CROSS JOIN model_versions v
-LEFT JOIN metric_spans s ON s.model_key = k.model_key AND s.run_from <= :run AND (s.run_to IS NULL OR s.run_to > :run)
-WHERE c.model_id = k.model_id AND {self.valid("c")} AND v.model_id = k.model_id AND {self.valid("v")}"""
+FROM model_versions v CROSS JOIN catalog_membership c
+LEFT JOIN metric_spans s ON s.model_key = c.model_key AND s.run_from <= :run AND (s.run_to IS NULL OR s.run_to > :run)
+WHERE {self.valid("v")} AND c.model_id = v.model_id AND {self.valid("c")}"""
 
     @staticmethod
     def metric(column: str) -> str:
@@ -151,7 +151,7 @@ WHERE c.model_id = k.model_id AND {self.valid("c")} AND v.model_id = k.model_id 
         """
         return (
             f"CASE WHEN s.model_key IS NOT NULL THEN s.{column} ELSE (SELECT x.{column} FROM metric_spans x "
-            f"WHERE x.model_key = k.model_key AND x.run_from <= :run ORDER BY x.run_from DESC LIMIT 1) END"
+            f"WHERE x.model_key = c.model_key AND x.run_from <= :run ORDER BY x.run_from DESC LIMIT 1) END"
         )
 
 
@@ -160,7 +160,7 @@ def export_records(engine: Engine, as_of: str | None) -> Iterator[dict[str, Any]
     at = AsOf.parse(as_of)
     with engine.connect() as conn:
         run_id = conn.execute(text(at.last_run_sql()), {"t": at.stamp}).scalar()
-        sql = at.catalog_sql(f"v.record, {at.metric('downloads')}, {at.metric('likes')}") + " ORDER BY k.model_id"
+        sql = at.catalog_sql(f"v.record, {at.metric('downloads')}, {at.metric('likes')}") + " ORDER BY v.model_id"
         rows = conn.execution_options(stream_results=True, yield_per=1000).execute(
             text(sql), {"t": at.stamp, "run": run_id or 0}
         )

@@ -50,7 +50,7 @@ class At:
 
 VERSIONS = Spec(schema.model_versions, ("model_id",), ("row_hash",), carried=("record",))
 GATING = Spec(schema.gating_history, ("model_id",), ("gated",))
-MEMBERSHIP = Spec(schema.catalog_membership, ("model_id",))
+MEMBERSHIP = Spec(schema.catalog_membership, ("model_id",), carried=("model_key",))  # key from stage_seen
 MAPPINGS = Spec(schema.model_providers, ("model_id", "provider"), ("provider_model_id", "status", "task", "adapter"))
 OFFERS = Spec(
     schema.provider_offers,

@@ -113,6 +113,8 @@ catalog_membership = sa.Table(  # SCD2 of "listed": the source of added / remove
     metadata,
     sa.Column("membership_id", sa.Integer, primary_key=True, autoincrement=True),
     *_scd2(sa.Column("model_id", sa.String(255), nullable=False)),
+    # models.model_key, copied when the row opens (migration 0012): an as-of read finds counters without `models`.
+    sa.Column("model_key", sa.Integer),
 )
 
 model_providers = sa.Table(
@@ -248,13 +250,14 @@ for _table, _cols in (
     sa.Index(f"ix_{_table.name}_run_from", _table.c.run_from)
 
 sa.Index("ux_models_key", models.c.model_key, unique=True)
-# Reads "as of" a time (migration 0011): the validity range and the key from the index, never the row (a version's
-# row carries its 1.2 KB record), and a model's integer key from its text id without the models row.
+# Reads "as of" a time (migration 0011; 0012 adds model_key to the membership's): the validity range and the key
+# from the index, never the row (a version's row carries its 1.2 KB record), nor the models row.
 sa.Index(
     "ix_catalog_membership_as_of",
     catalog_membership.c.model_id,
     catalog_membership.c.valid_from,
     catalog_membership.c.valid_to,
+    catalog_membership.c.model_key,
 )
 sa.Index(
     "ix_model_versions_as_of",

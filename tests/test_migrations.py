@@ -1,4 +1,5 @@
-"""Migration 0009 converts a 0004 database in place: every version, mapping, offer, gating row and metric survives."""
+"""Migrations that convert a database in place: 0009 (every version, mapping, offer, gating row and metric survives)
+and 0012 (every membership row gets its model's integer key)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,11 @@ OLD_FACTS = {
     "model_rankings": "SELECT run_id, source, sort, rank, model_id FROM model_rankings"
     " ORDER BY run_id, source, sort, rank",
 }
-# Columns a migration after 0004 adds (0007): absent from the 0004 dump; their filled-in defaults are checked apart.
-ADDED = {"provider_offers": {"unmapped"}, "providers": {"misses", "retired_run"}}
+# Columns migrations after 0004 add (0007, 0012): absent from the 0004 dump; their filled-in values are checked apart.
+ADDED = {"provider_offers": {"unmapped"}, "providers": {"misses", "retired_run"}, "catalog_membership": {"model_key"}}
+KEYED = (  # membership rows whose model_key is their model's
+    "SELECT COUNT(*) FROM catalog_membership c JOIN models m ON m.model_id = c.model_id AND m.model_key = c.model_key"
+)
 
 
 def _history(h: Harness) -> None:
@@ -107,6 +111,36 @@ def test_0009_upgrades_a_0004_database_without_losing_a_value(harness):
     assert after == before
     assert h.sql("SELECT DISTINCT unmapped FROM provider_offers") == [(0,)]  # 0007's default, until the next merge
     assert h.sql("SELECT DISTINCT misses, retired_run FROM providers") == [(0, None)]
+    assert h.one(KEYED) == h.one("SELECT COUNT(*) FROM catalog_membership")  # 0012
     engine.dispose()
     # and the history goes on from the converted database
     assert h.refresh().status == "complete"
+
+
+def test_0012_gives_every_membership_row_its_models_key(harness):
+    h = harness(models=200)
+    _history(h)
+    engine = create_engine(h.url, poolclass=NullPool)
+    cfg = alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0011_asof_indexes")
+    assert current(engine) == "0011_asof_indexes"
+    assert "model_key" not in {c["name"] for c in inspect(engine).get_columns("catalog_membership")}
+    before = _dump(h)
+    upgrade(engine)
+    assert current(engine) == head()
+    assert _dump(h) == before  # every other column of every table as it was
+    rows = h.one("SELECT COUNT(*) FROM catalog_membership")
+    assert h.one(KEYED) == rows
+    engine.dispose()
+    # rows the loader opens carry the key too: a model is retired, then restored
+    ids = sorted(h.catalog.served_ids())
+    item = h.catalog.models[ids[60]]
+    h.catalog.remove(ids[60])
+    h.refresh()
+    h.refresh()
+    h.catalog.put(item)
+    assert h.refresh().status == "complete"
+    assert h.one("SELECT COUNT(*) FROM catalog_membership WHERE model_id = ?", ids[60]) == 2  # removed, restored
+    assert h.one(KEYED) == h.one("SELECT COUNT(*) FROM catalog_membership")
