@@ -17,7 +17,7 @@ from typing import Any
 from .config import SORT_KEYS, Config, SourceConfig
 from .errors import CursorLoop, HubError, HubRejected, HubStatus, NoProgress
 from .hub import HubClient
-from .records import Dup, HubModel, Known, Parser, Reject, canonical_json, item_id, to_model
+from .records import Again, HubModel, Known, Parser, Reject, canonical_json, item_id, to_model
 
 log = logging.getLogger("hfsnap.extract")
 
@@ -139,7 +139,7 @@ class Batch:
     """One page's items, each parsed (or rejected) once, on their way to the pipeline."""
 
     listing: Listing
-    items: list[HubModel | Known | Dup | Reject]
+    items: list[HubModel | Known | Reject | Again]
 
 
 @dataclass
@@ -250,6 +250,8 @@ class Extractor:
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=2)  # bounded: parsed pages wait here, memory does not grow
         self._stop = threading.Event()
         self._nodes: dict[int, Node | None] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        self._active = 0  # listings submitted and not yet finished
 
     # ---- planning -------------------------------------------------------------------------------
 
@@ -360,39 +362,55 @@ class Extractor:
 
     # ---- running --------------------------------------------------------------------------------
 
+    def start(self) -> None:
+        """Submit the listings planned so far; their pages are parsed once the parser is settled (see Parser)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.config.hub.concurrency, thread_name_prefix="listing")
+            for listing, node in self._initial():
+                self._submit(listing, node)
+
+    def add_providers(self, providers: set[str]) -> None:
+        """Providers learnt after start (the router's list): a partition each in every catalog source of all."""
+        self.start()
+        for source in self.config.sources:
+            if source.is_catalog and (source.inference_provider or "all") == "all":
+                for provider in sorted(providers - CLIENT_ONLY):
+                    if (source.name, provider) not in self.report.roots:
+                        self._submit(*self._root(source, provider))
+
+    def _submit(self, listing: Listing, node: Node | None) -> None:
+        assert self._pool is not None
+        if node is not None:
+            node.pending += 1
+        self._nodes[id(listing)] = node
+        self.report.listings.append(listing)
+        self._pool.submit(self._run_listing, listing)
+        self._active += 1
+
     def run(self) -> Iterator[Batch]:
         """Yield every page's items; self.report is complete once the generator is exhausted."""
-        pool = ThreadPoolExecutor(max_workers=self.config.hub.concurrency, thread_name_prefix="listing")
-        active = 0
-
-        def submit(listing: Listing, node: Node | None) -> None:
-            nonlocal active
-            if node is not None:
-                node.pending += 1
-            self._nodes[id(listing)] = node
-            self.report.listings.append(listing)
-            pool.submit(self._run_listing, listing)
-            active += 1
-
         try:
-            for listing, node in self._initial():
-                submit(listing, node)
-            while active:
+            self.start()
+            while self._active:
                 event = self._queue.get()
                 if isinstance(event, Batch):
                     yield event
                     continue
-                active -= 1
+                self._active -= 1
                 self._finish(event)
                 for listing, node in self._follow_ups(event, self._nodes.get(id(event))):
-                    submit(listing, node)
+                    self._submit(listing, node)
             self._accept_gone()
             for node in self.report.roots.values():
                 _settle(node)
         finally:
-            # Workers see the stop flag between pages and on a full queue; none is left blocked.
-            self._stop.set()
-            pool.shutdown(wait=True, cancel_futures=True)
+            self.close()
+
+    def close(self) -> None:
+        """Stop the listings: workers see the stop flag between pages, on a full queue and while parsing waits."""
+        self._stop.set()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _finish(self, listing: Listing) -> None:
         """Shrink check against the last complete count of the same listing."""
@@ -451,6 +469,8 @@ class Extractor:
             if self._stop.is_set():
                 return
             listing.pages += 1
+            if not self.parse.wait(self._stop):  # the router's digests, which fingerprints include
+                return
             items = [self.parse(item) for item in page.body]  # the one place an item is read
             new = self._absorb(listing, items)
             if not self._put(Batch(listing, items)):
@@ -502,7 +522,7 @@ class Extractor:
                     log.info("provider %r: an empty listing, no mapping names it: taken as gone", provider)
                     primary.complete, primary.shrunk, primary.error = True, False, None
 
-    def _absorb(self, listing: Listing, items: list[HubModel | Known | Dup | Reject]) -> int:
+    def _absorb(self, listing: Listing, items: list[HubModel | Known | Reject | Again]) -> int:
         """Count distinct ids; keep what a split or a ranking needs."""
         new = 0
         for entry in items:

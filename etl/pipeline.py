@@ -26,11 +26,10 @@ from .errors import EtlError, HubError, HubUnreachable, LoadError, RejectItem, e
 from .extract import ExtractionReport, Extractor, Listing, known_providers
 from .gctune import fewer_collections
 from .hub import HubClient, resolve_token
-from .keyset import KeySet
 from .load import Loader, MergeCounts, MergeInput
 from .lock import refresh_lock
 from .maintenance import prune
-from .records import Dup, HubModel, Known, Offer, Parser, Reject, Seen, parse_offers
+from .records import Again, HubModel, Known, Offer, Parser, Reject, Seen, parse_offers
 from .scd2 import At
 from .stamps import format_stamp, parse_stamp
 from .transform import ModelRow, to_row
@@ -264,24 +263,28 @@ def _extract_and_load(engine: Engine, run: RunContext, run_id: int, started: str
     with engine.connect() as conn:
         loader = Loader(conn, At(run_id, started), config.history)
         loader.create_staging()
-        salts, router_providers, router_row = _stage_router(client, loader, config.history.max_reject_ratio)
-        # Gone-looking providers: unknown to huggingface_hub and missing from the router's complete list.
-        known = set(known_providers())
-        retiring = set() if not router_row["complete"] else seen_providers - known - router_providers
-        extractor = Extractor(
-            client,
-            config,
-            extra_providers=seen_providers | router_providers,
-            last_counts=last_counts,
-            retiring=retiring,
-            parse=Parser(loader.known_fingerprints(), salts, taken=KeySet()),  # taken: filled by _stage_all
-        )
-        staged = _stage_all(extractor, loader, run.progress)
+        # The listings start at once; their pages wait for the stored fingerprints and the router's digests (which
+        # every fingerprint includes) while this thread reads the router's list. Providers only that list names
+        # get their partitions when it is read.
+        parse = Parser(waiting=True)
+        extractor = Extractor(client, config, extra_providers=seen_providers, last_counts=last_counts, parse=parse)
+        try:
+            extractor.start()
+            known_fingerprints = loader.known_fingerprints()
+            salts, router_providers, router_row = _stage_router(client, loader, config.history.max_reject_ratio)
+            parse.settle(known_fingerprints, salts)
+            # Gone-looking providers: unknown to huggingface_hub and missing from the router's complete list.
+            known = set(known_providers())
+            extractor.retiring = set() if not router_row["complete"] else seen_providers - known - router_providers
+            extractor.add_providers(router_providers)
+            staged = _stage_all(extractor, loader, run.progress)
+        finally:
+            extractor.close()
         report = extractor.report
         if client.breaker.tripped:
             raise HubUnreachable(f"the Hub stopped answering mid-run: {client.breaker.tripped}")
         _fail_if_nothing_worked(report, router_row)
-        merge_input = _merge_input(config, report, bool(router_row["complete"]), router_providers, retiring)
+        merge_input = _merge_input(config, report, bool(router_row["complete"]), router_providers, extractor.retiring)
         merge_input.catalog_proven = merge_input.catalog_proven and not loader.anonymous_rejects
         drift = _reject_drift(loader, staged, config.history.max_reject_ratio)
         if drift:  # the Hub changed shape: absences (and so misses) prove nothing this run
@@ -380,8 +383,7 @@ def _stage_all(extractor: Extractor, loader: Loader, progress: Callable[[int], N
     previous page is transformed with its offers and staged.
     """
     staged = 0  # distinct models accepted: the reject ratio's other half
-    # Ids taken so far; the listing threads read it too, and read a copy of a taken id only as a light Dup.
-    seen = extractor.parse.taken if extractor.parse.taken is not None else KeySet()
+    parse = extractor.parse
     top_only: set[str] = set()  # first seen by a `top` source: promoted if a catalog listing shows it too
     pending: dict[bool, tuple[list[Seen], list[ModelRow]]] = {True: ([], []), False: ([], [])}
     promoted: list[str] = []
@@ -398,7 +400,9 @@ def _stage_all(extractor: Extractor, loader: Loader, progress: Callable[[int], N
                 if isinstance(entry, Reject):  # always: only a Reject can lack an id
                     loader.add_reject(source, entry.item, entry.reason, in_catalog)
                 continue
-            if not seen.add(hash(model_id)):  # once per model and run: a later listing's copy only promotes it
+            # Once per model and run: a later listing's copy (read light as Again once this one is taken) only
+            # promotes it.
+            if isinstance(entry, Again) or not parse.take(hash(model_id)):
                 if in_catalog and model_id in top_only:
                     top_only.discard(model_id)
                     promoted.append(model_id)
@@ -406,8 +410,6 @@ def _stage_all(extractor: Extractor, loader: Loader, progress: Callable[[int], N
             if isinstance(entry, Reject):
                 loader.add_reject(source, entry.item, entry.reason, in_catalog, model_id)
                 continue
-            if isinstance(entry, Dup):  # cannot be: a Dup's id was taken before its page was read
-                raise AssertionError(f"{model_id}: read as a copy of a model this run had not taken")
             if not in_catalog:
                 top_only.add(model_id)  # only a checked id may be promoted (and so written) later
             if isinstance(entry, Known):
@@ -426,7 +428,7 @@ def _stage_all(extractor: Extractor, loader: Loader, progress: Callable[[int], N
                 loader.stage(facts_, rows_, flag)
                 pending[flag] = ([], [])
         if progress:
-            progress(len(seen))
+            progress(len(parse.taken))
     if waiting is not None:
         _transform(waiting, pending)
     for flag, (facts, rows) in pending.items():

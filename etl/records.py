@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import math
+import threading
 from collections.abc import Iterable
 from collections.abc import Mapping as Mapping_
 from dataclasses import dataclass
@@ -10,7 +12,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from .checks import INT64, check_counters, check_item, printable
+from .checks import check_counters, check_item, printable
 from .errors import RejectItem
 from .keyset import KeySet
 from .stamps import parse_stamp
@@ -52,9 +54,12 @@ class Mapping(NamedTuple):
     adapter: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Offer:
-    """One router entry for a (model, provider) pair; prices in USD per 1M tokens."""
+class Offer(NamedTuple):
+    """One router entry for a (model, provider) pair; prices in USD per 1M tokens.
+
+    A NamedTuple: made once per router entry and provider every run, several times faster than a frozen dataclass;
+    its repr (the router digest in every fingerprint) is the same text the dataclass gave.
+    """
 
     provider: str
     status: str | None
@@ -126,9 +131,9 @@ class Known(NamedTuple):
         return self.seen.model_id
 
 
-class Dup(NamedTuple):
-    """A copy of an item whose id this run has already taken from an earlier page (the pipeline's dedupe keeps only
-    that first copy): not checked nor parsed, only what a listing counts and summarises is read, typed defensively."""
+class Again(NamedTuple):
+    """A copy of a model this run already took from another listing: the pipeline keeps only the first copy, so
+    only what this listing's own bookkeeping needs is read (no fingerprint, no checks: nothing of it is stored)."""
 
     model_id: str
     pipeline_tag: str | None
@@ -171,41 +176,61 @@ def fingerprint_key(raw_hash: str) -> int:
 
 
 class Parser:
-    """Reads each item of a page once: a HubModel, a Known item (its fingerprint is stored), a Dup or a Reject.
+    """Reads each item of a page once: a HubModel, a Known item (its fingerprint is stored), a Reject, or Again.
 
     `known` holds fingerprint_key()s of the stored fingerprints, `salts` each served model's router digest by
-    hash(model id), `taken` the hash(model id)s the pipeline has already taken this run (it adds to it, the listing
-    threads only read it: a key once there stays, so a Dup is never the first copy the pipeline sees).
+    hash(model id); both are only read, so the listing threads share one Parser. A waiting parser (`waiting=True`)
+    gets both later (`settle`): the listings start before the router's list is read, and their pages wait for it.
+    `taken` holds hash(model id) of the models the pipeline has already taken this run (`take`, under a lock):
+    a later copy of one of them is read as Again.
     """
 
     def __init__(
-        self, known: KeySet | None = None, salts: Mapping_[int, bytes] | None = None, taken: KeySet | None = None
+        self, known: KeySet | None = None, salts: Mapping_[int, bytes] | None = None, *, waiting: bool = False
     ) -> None:
         self.known = known or KeySet()
         self.salts = salts or {}
-        self.taken = taken
+        self.taken = KeySet()
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        if not waiting:
+            self._ready.set()
 
-    def __call__(self, item: Any) -> HubModel | Known | Dup | Reject:
+    def settle(self, known: KeySet, salts: Mapping_[int, bytes]) -> None:
+        """The stored fingerprints and the router's digests are in: the pages waiting for them go on."""
+        self.known, self.salts = known, salts
+        self._ready.set()
+
+    def wait(self, stop: threading.Event) -> bool:
+        """Block until settled (True) or until `stop` is set (False)."""
+        while not self._ready.wait(0.2):
+            if stop.is_set():
+                return False
+        return True
+
+    def take(self, key: int) -> bool:
+        """Mark hash(model id) taken by the pipeline; False if it already was (a later copy: skip it)."""
+        with self._lock:
+            return self.taken.add(key)
+
+    def __call__(self, item: Any) -> HubModel | Known | Reject | Again:
         model_id = item_id(item)
         if model_id is None:
             return Reject(None, NO_ID, item)
-        if self.taken is not None and hash(model_id) in self.taken:
-            return _dup(item, model_id)
-        return self.parse(item, model_id)
-
-    def parse(self, item: dict[str, Any], model_id: str) -> HubModel | Known | Reject:
-        """An item with an id, read whole: Known, HubModel or Reject."""
+        with self._lock:
+            again = hash(model_id) in self.taken
+        if again:
+            return _again(item, model_id)
         get = item.get
         try:
             raw_hash = self._fingerprint(item, model_id)
             if fingerprint_key(raw_hash) in self.known:
                 # Its content passed check_item and parse_model in the run that stored this fingerprint (a change
                 # of either bumps TRANSFORM_VERSION): only the counters, outside the content, are checked again.
-                check_counters(item)
                 st = get("safetensors")
                 params = st.get("total") if isinstance(st, dict) else None
                 providers = named_providers(get("inferenceProviderMapping"))
-                seen = _seen(item, model_id, raw_hash)
+                seen = _checked_seen(item, model_id, raw_hash)
                 return Known(seen, get("pipeline_tag"), None if params is None else int(params), providers)
             check_item(item)  # first what no backend can store, then the counters, then each field
             return parse_model(item, _seen(item, model_id, raw_hash))
@@ -215,7 +240,7 @@ class Parser:
     def _fingerprint(self, item: dict[str, Any], model_id: str) -> str:
         """SHA-1 of the content as sent, the router entry's digest and TRANSFORM_VERSION."""
         try:
-            content = orjson.dumps([item.get(k) for k in CONTENT_KEYS])
+            content = orjson.dumps(list(map(item.get, CONTENT_KEYS)))
         except orjson.JSONEncodeError as exc:  # an integer beyond 64 bits, say: check_item names the usual ones
             check_item(item)
             raise RejectItem(f"item: a value no JSON column can hold ({exc})") from None
@@ -225,12 +250,44 @@ class Parser:
         return digest.hexdigest()
 
 
-def _dup(item: dict[str, Any], model_id: str) -> Dup:
-    tag, st = item.get("pipeline_tag"), item.get("safetensors")
+def _again(item: dict[str, Any], model_id: str) -> Again:
+    """What a listing's bookkeeping reads of a later copy (unchecked values it cannot use become None)."""
+    get = item.get
+    tag = get("pipeline_tag")
+    st = get("safetensors")
     total = st.get("total") if isinstance(st, dict) else None
-    params = int(total) if type(total) is int and INT64[0] <= total <= INT64[1] else None
-    providers = named_providers(item.get("inferenceProviderMapping"))
-    return Dup(model_id, tag if isinstance(tag, str) else None, params, providers)
+    if not (type(total) is int or (type(total) is float and math.isfinite(total))):
+        total = None
+    return Again(
+        model_id,
+        tag if type(tag) is str else None,
+        None if total is None else int(total),
+        named_providers(get("inferenceProviderMapping")),
+    )
+
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _checked_seen(item: dict[str, Any], model_id: str, raw_hash: str) -> Seen:
+    """check_counters, then _seen: the common case (plain 64-bit ints, a finite score) settled in one pass."""
+    get = item.get
+    downloads, likes, trending, dl_all = get("downloads"), get("likes"), get("trendingScore"), get("downloadsAllTime")
+    if (
+        type(downloads) is int
+        and type(likes) is int
+        and type(dl_all) is int
+        and _INT64_MIN <= downloads <= _INT64_MAX
+        and _INT64_MIN <= likes <= _INT64_MAX
+        and _INT64_MIN <= dl_all <= _INT64_MAX
+        and (
+            (type(trending) is float and math.isfinite(trending))
+            or (type(trending) is int and _INT64_MIN <= trending <= _INT64_MAX)
+        )
+    ):
+        return Seen(model_id, raw_hash, downloads, likes, float(trending), dl_all)
+    check_counters(item)
+    return _seen(item, model_id, raw_hash)
 
 
 def _seen(item: dict[str, Any], model_id: str, raw_hash: str) -> Seen:

@@ -6,7 +6,7 @@ import pytest
 from test_transform import ITEM
 
 from etl.keyset import KeySet
-from etl.records import NO_ID, Dup, HubModel, Known, Parser, Reject, fingerprint_key, to_model
+from etl.records import NO_ID, HubModel, Known, Parser, Reject, fingerprint_key, to_model
 
 
 def _known(item: dict) -> Parser:
@@ -62,34 +62,3 @@ def test_left_out_mapping_entries_keep_the_raw_item_for_the_reject_payload_and_n
 def test_a_rejected_items_providers_still_count_for_extraction():
     rejected = to_model({**ITEM, "tags": 3})
     assert isinstance(rejected, Reject) and sorted(rejected.providers) == ["groq", "together"]
-
-
-def test_a_copy_of_a_taken_id_is_read_as_a_dup_with_only_safely_typed_summary_fields():
-    taken = KeySet([hash(ITEM["id"])])
-    parser = Parser(taken=taken)
-    dup = parser({**ITEM, "pipeline_tag": 5, "safetensors": {"total": "abc"}, "author": "a" * 300})
-    assert isinstance(dup, Dup)  # not checked: the run keeps the copy it took first
-    assert (dup.model_id, dup.pipeline_tag, dup.num_parameters) == (ITEM["id"], None, None)
-    assert sorted(dup.providers) == ["groq", "together"]
-    good = parser(ITEM)
-    full = to_model(ITEM)
-    assert isinstance(good, Dup) and isinstance(full, HubModel)
-    assert (good.pipeline_tag, good.num_parameters) == (full.pipeline_tag, full.num_parameters)
-    other = parser({**ITEM, "id": "someone/else"})
-    assert isinstance(other, HubModel)  # an id not taken yet is read whole
-
-
-def test_items_listed_again_are_read_as_dups_and_the_run_stores_every_model_once(harness, monkeypatch):
-    import etl.records as records
-
-    dups: list[str] = []
-    real = records._dup
-    monkeypatch.setattr(records, "_dup", lambda item, model_id: dups.append(model_id) or real(item, model_id))
-    h = harness(models=400)
-    report = h.refresh()
-    assert report.status == "complete"
-    assert len(dups) > 50  # models with several providers come back in each provider's listing
-    assert report.counts.models_added == len(h.catalog.served_ids())
-    assert h.one("SELECT COUNT(*) FROM models") == report.counts.models_seen
-    assert h.one("SELECT COUNT(*) FROM model_versions") == h.one("SELECT COUNT(DISTINCT model_id) FROM model_versions")
-    assert {r[0] for r in h.sql("SELECT model_id FROM catalog_membership")} == h.catalog.served_ids()
