@@ -23,6 +23,7 @@ from .db import describe, make_engine, upgrade
 from .dberrors import check_sqlite_files, database_error
 from .errors import EtlError, HubError, HubUnreachable, LoadError, RejectItem, error_line
 from .extract import ExtractionReport, Extractor, Listing, known_providers
+from .gctune import fewer_collections
 from .hub import HubClient, resolve_token
 from .load import Loader, MergeCounts, MergeInput
 from .lock import refresh_lock
@@ -142,7 +143,8 @@ def run_once(
     run = RunContext(config, client, trigger, clock or Clock(), progress)
     notifier = notify.Notifier(config.notify, config.db.url, redact_secrets=client.redact)
     try:
-        report = _run(run, notifier)
+        with fewer_collections():
+            report = _run(run, notifier)
     except BaseException as exc:
         notifier.finished(None, exc)
         raise
