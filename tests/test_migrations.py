@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from alembic import command
 from conftest import Harness
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.pool import NullPool
 
 from etl.db import alembic_config, current, head, upgrade
@@ -49,6 +49,17 @@ def _history(h: Harness) -> None:
     h.refresh()
 
 
+def _history_at(h: Harness, revision: str) -> Engine:
+    """Several runs of history, then the database downgraded to `revision` (an engine on it, to dispose)."""
+    _history(h)
+    engine = create_engine(h.url, poolclass=NullPool)
+    cfg = alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+    return engine
+
+
 def _dump(h: Harness) -> dict[str, list[tuple]]:
     out = {name: h.sql(query) for name, query in OLD_FACTS.items()}
     engine = create_engine(h.url, poolclass=NullPool)
@@ -64,12 +75,7 @@ def _dump(h: Harness) -> dict[str, list[tuple]]:
 
 def test_0009_upgrades_a_0004_database_without_losing_a_value(harness):
     h = harness(models=200)
-    _history(h)
-    engine = create_engine(h.url, poolclass=NullPool)
-    cfg = alembic_config(engine)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0004")  # the 0004 tables, filled back from the spans
+    engine = _history_at(h, "0004")  # the 0004 tables, filled back from the spans
     assert current(engine) == "0004"
     # Rows only the 0004 loader wrote: a committed run where values repeat, move and go NULL, a failed run,
     # then a run where a model comes back with the value it had before its gap.
@@ -119,12 +125,7 @@ def test_0009_upgrades_a_0004_database_without_losing_a_value(harness):
 
 def test_0012_gives_every_membership_row_its_models_key(harness):
     h = harness(models=200)
-    _history(h)
-    engine = create_engine(h.url, poolclass=NullPool)
-    cfg = alembic_config(engine)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0011_asof_indexes")
+    engine = _history_at(h, "0011_asof_indexes")
     assert current(engine) == "0011_asof_indexes"
     assert "model_key" not in {c["name"] for c in inspect(engine).get_columns("catalog_membership")}
     before = _dump(h)
