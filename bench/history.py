@@ -97,7 +97,7 @@ def timed(fn: Callable[[], Any]) -> float:
 # The catalog at a past moment: its members, their version and their counters at the last run before it, in the
 # formulation `hfsnap export --as-of` and `serve ?as_of=` use (`queries.AsOf`).
 AS_OF = AsOf("past")
-AS_OF_SQL = AS_OF.catalog_sql(f"v.model_id, v.version_id, {AS_OF.metric('downloads')}, {AS_OF.metric('likes')}")
+AS_OF_SQL = AS_OF.catalog_sql(f"m.model_id, m.version_id, {AS_OF.metric('downloads')}, {AS_OF.metric('likes')}")
 
 
 def catalog_as_of(conn: Connection, stamp: str) -> list[Any]:

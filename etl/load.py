@@ -306,6 +306,7 @@ class Loader:
         self._merge_mappings(inp)
         self._flag_unmapped()
         self._merge_membership(inp, counts)
+        self._merge_spans()
         self._merge_facts(inp)
         counts.rows_written = self._rows_written()
         return counts
@@ -437,6 +438,16 @@ class Loader:
         self.conn.execute(sa.update(m).where(m.c.model_id.in_(gone)).values(raw_hash=None))
         self.conn.execute(sa.update(m).where(m.c.listed == 1, m.c.misses > 0, m.c.misses >= n).values(listed=0))
 
+    def _merge_spans(self) -> None:
+        """catalog_spans for the models whose version or membership opened or closed this run."""
+        v, c, run = schema.model_versions, schema.catalog_membership, self.at.run
+        touched = sa.union(
+            *(sa.select(t.c.model_id).where(when == run) for t in (v, c) for when in (t.c.run_from, t.c.run_to))
+        )
+        current = sa.and_(c.c.model_id == v.c.model_id, c.c.valid_to.is_(None))
+        pairs = sa.select(v.c.model_id, v.c.version_id, c.c.model_key).join(c, current).where(v.c.valid_to.is_(None))
+        scd2.merge_derived(self.conn, scd2.SPANS, pairs, touched, self.at)
+
     def _merge_facts(self, inp: MergeInput) -> None:
         """Metrics and rankings as spans, providers, run_sources."""
         scd2.merge_facts(self.conn, scd2.METRICS, staging.seen, self.at)
@@ -478,7 +489,8 @@ class Loader:
     def _rows_written(self) -> dict[str, int]:
         """Rows this run added to each history table (the unchanged re-run's figure)."""
         out = {spec.name: self._count(spec.table, spec.table.c.run_from == self.at.run) for spec in scd2.HISTORY}
-        out.update({spec.name: self._count(spec.table, spec.table.c.run_from == self.at.run) for spec in scd2.FACTS})
+        derived = (*scd2.FACTS, scd2.SPANS)
+        out.update({spec.name: self._count(spec.table, spec.table.c.run_from == self.at.run) for spec in derived})
         for table in (schema.run_sources, schema.rejects):
             out[str(table.name)] = self._count(table, table.c.run_id == self.at.run)
         return out

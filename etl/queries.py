@@ -128,18 +128,23 @@ class AsOf:
         bound = "" if self.stamp is None else " AND started_at <= :t"
         return f"SELECT MAX(run_id) FROM runs WHERE status IN ('complete', 'partial'){bound}"
 
-    def catalog_sql(self, columns: str) -> str:
-        """The members at this point, one row each: `v` version, `c` membership, `s` counters at run :run.
+    def catalog_sql(self, columns: str, records: bool = False) -> str:
+        """The members at this point, one row each, in model_id order: `m` the member's span (model_id, version_id,
+        model_key; a row of catalog_spans, migration 0013), `s` its counters at run :run, and with `records` `v` its
+        version's row.
 
-        Binds :t and :run (`last_run_sql`); select counters with `metric`. The versions valid then are read in
-        model_id order from their as-of index, and each one's membership (with the model's integer key, migration
-        0012) and counters are looked up next to the previous model's, on pages already read: a merge join in
-        effect, two lookups per model (CROSS JOIN fixes that order on SQLite; PostgreSQL plans it as it likes).
+        Binds :t and :run (`last_run_sql`); select counters with `metric`. A span is an overlap of a membership row
+        and a version row of one model, so the spans valid at a time are exactly the members then with the version
+        they had; they are read in model_id order from the table itself (its key), and each one's counters are
+        looked up next to the previous model's (pages already read): one lookup per model. CROSS JOIN keeps that
+        order on SQLite; PostgreSQL plans it as it likes.
         """
+        version = " CROSS JOIN model_versions v" if records else ""
+        same = " AND v.version_id = m.version_id" if records else ""
         return f"""SELECT {columns}
-FROM model_versions v CROSS JOIN catalog_membership c
-LEFT JOIN metric_spans s ON s.model_key = c.model_key AND s.run_from <= :run AND (s.run_to IS NULL OR s.run_to > :run)
-WHERE {self.valid("v")} AND c.model_id = v.model_id AND {self.valid("c")}"""
+FROM catalog_spans m{version}
+LEFT JOIN metric_spans s ON s.model_key = m.model_key AND s.run_from <= :run AND (s.run_to IS NULL OR s.run_to > :run)
+WHERE {self.valid("m")}{same}"""
 
     @staticmethod
     def metric(column: str) -> str:
@@ -151,7 +156,7 @@ WHERE {self.valid("v")} AND c.model_id = v.model_id AND {self.valid("c")}"""
         """
         return (
             f"CASE WHEN s.model_key IS NOT NULL THEN s.{column} ELSE (SELECT x.{column} FROM metric_spans x "
-            f"WHERE x.model_key = c.model_key AND x.run_from <= :run ORDER BY x.run_from DESC LIMIT 1) END"
+            f"WHERE x.model_key = m.model_key AND x.run_from <= :run ORDER BY x.run_from DESC LIMIT 1) END"
         )
 
 
@@ -160,7 +165,8 @@ def export_records(engine: Engine, as_of: str | None) -> Iterator[dict[str, Any]
     at = AsOf.parse(as_of)
     with engine.connect() as conn:
         run_id = conn.execute(text(at.last_run_sql()), {"t": at.stamp}).scalar()
-        sql = at.catalog_sql(f"v.record, {at.metric('downloads')}, {at.metric('likes')}") + " ORDER BY v.model_id"
+        sql = at.catalog_sql(f"v.record, {at.metric('downloads')}, {at.metric('likes')}", records=True)
+        sql += " ORDER BY m.model_id"
         rows = conn.execution_options(stream_results=True, yield_per=1000).execute(
             text(sql), {"t": at.stamp, "run": run_id or 0}
         )
@@ -188,19 +194,18 @@ OfferKey = tuple[tuple[Any, ...], ...]
 def catalog_offers(engine: Engine, at: AsOf) -> Iterator[tuple[Connection, list[tuple[int, OfferKey]]]]:
     """The listed models at `at`, by model id, in batches of about 1,000: (version id, live mappings with offers).
 
-    One statement, streamed, that never reads a record (on SQLite the catalog's membership, versions and mappings
-    are then read from their indexes); `version_records` fetches the records a caller does not have yet, on the
+    One statement, streamed, that never reads a record (on SQLite the members with their version come from
+    catalog_spans, the mappings from their as-of index); `version_records` fetches the records a caller does not have yet, on the
     connection yielded with each batch (the same snapshot). A model's mappings come as plain tuples without row
     ids, in no particular order, so equal offer sets are equal keys (callers memoize on them).
     """
     sql = text(
-        f"""SELECT v.version_id, p.provider, o.status, o.context_length, o.price_input, o.price_output,
+        f"""SELECT m.version_id, p.provider, o.status, o.context_length, o.price_input, o.price_output,
           o.supports_tools, o.supports_structured_output, CASE WHEN o.offer_id IS NULL THEN 0 ELSE 1 END
-        FROM catalog_membership c
-        JOIN model_versions v ON v.model_id = c.model_id AND {at.valid("v")}
-        LEFT JOIN model_providers p ON p.model_id = v.model_id AND p.status = 'live' AND {at.valid("p")}
+        FROM catalog_spans m
+        LEFT JOIN model_providers p ON p.model_id = m.model_id AND p.status = 'live' AND {at.valid("p")}
         LEFT JOIN provider_offers o ON o.model_id = p.model_id AND o.provider = p.provider AND {at.valid("o")}
-        WHERE {at.valid("c")} ORDER BY v.model_id"""
+        WHERE {at.valid("m")} ORDER BY m.model_id"""
     )
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True).execute(sql, {"t": at.stamp})

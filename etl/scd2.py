@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
@@ -69,6 +70,8 @@ METRICS = Spec(
     schema.metric_spans, ("model_key",), ("downloads", "likes", "trending_score", "downloads_all_time"), stamped=False
 )
 RANKINGS = Spec(schema.ranking_spans, ("source", "sort", "rank"), ("model_id",), stamped=False)
+# Derived from VERSIONS and MEMBERSHIP (`merge_derived`): a new span when a member's version or membership changes.
+SPANS = Spec(schema.catalog_spans, ("model_id",), ("version_id",), carried=("model_key",))
 
 HISTORY = (VERSIONS, GATING, MEMBERSHIP, MAPPINGS, OFFERS)
 """The versioned tables of SPEC section 5 (valid_from / valid_to); tests and benches read this list."""
@@ -134,19 +137,30 @@ def new_keys(conn: Connection, stage: sa.Table, key: tuple[str, ...], where: Col
     every selected row, records and all, to a temporary table first; selecting only the keys first and then
     joining them halves what the first refresh writes.
     """
-    keys = sa.Table(
-        "stage_new_keys",
-        sa.MetaData(),
-        *(sa.Column(k, stage.c[k].type, primary_key=True, autoincrement=False) for k in key),
-        prefixes=["TEMPORARY"],
-    )
-    keys.create(conn)
-    try:
-        query = sa.select(*(stage.c[k] for k in key)).where(where).order_by(*(stage.c[k] for k in key))
-        conn.execute(sa.insert(keys).from_select(list(key), query))
+    query = sa.select(*(stage.c[k] for k in key)).where(where)
+    with temporary(conn, "stage_new_keys", [stage.c[k] for k in key], query, len(key)) as keys:
         yield keys
+
+
+@contextmanager
+def temporary(
+    conn: Connection,
+    name: str,
+    like: list[sa.ColumnElement[Any]],
+    query: sa.Select[Any] | sa.CompoundSelect,
+    keyed: int,
+) -> Iterator[sa.Table]:
+    """A temporary table `name` with columns like `like` (the first `keyed` its primary key), filled by `query` in
+    key order, dropped when the block ends."""
+    columns = [sa.Column(str(c.key), c.type, primary_key=i < keyed, autoincrement=False) for i, c in enumerate(like)]
+    table = sa.Table(name, sa.MetaData(), *columns, prefixes=["TEMPORARY"])
+    table.create(conn)
+    try:
+        ordered = query.order_by(*(sa.literal_column(str(i + 1)) for i in range(keyed)))
+        conn.execute(sa.insert(table).from_select([c.name for c in columns], ordered))
+        yield table
     finally:
-        keys.drop(conn)
+        table.drop(conn)
 
 
 def merge_observed(conn: Connection, spec: Spec, stage: sa.Table, at: At) -> tuple[int, int]:
@@ -176,3 +190,20 @@ def retire(conn: Connection, spec: Spec, at: At, after: int) -> int:
     """Close current rows proven absent `after` runs in a row."""
     misses = spec.table.c.misses
     return close(conn, spec, at, sa.and_(misses > 0, misses >= after))
+
+
+def merge_derived(
+    conn: Connection, spec: Spec, source: sa.Select[Any], touched: sa.Select[Any] | sa.CompoundSelect, at: At
+) -> int:
+    """A table derived from other tables' current rows, for the keys `touched` this run (the rest cannot have moved):
+    close current rows that `source` (key, tracked and carried columns, in that order) no longer gives as they are,
+    open what it gives anew. Returns the rows opened.
+    """
+    t, n = spec.table, len(spec.key)
+    with temporary(conn, "stage_derived_keys", list(touched.selected_columns), touched, n) as keys:
+        rows = source.where(sa.tuple_(*list(source.selected_columns)[:n]).in_(sa.select(*keys.c)))
+        with temporary(conn, "stage_derived", list(source.selected_columns), rows, n) as stage:
+            same = (stage.c[c].is_not_distinct_from(t.c[c]) for c in spec.tracked)
+            kept = sa.exists().where(spec.same_key(stage, t), *same)
+            close(conn, spec, at, sa.and_(sa.exists().where(spec.same_key(keys, t)), ~kept))
+            return open_missing(conn, spec, stage, at)

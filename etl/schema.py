@@ -163,6 +163,23 @@ gating_history = sa.Table(
     ),
 )
 
+# The catalog as spans of time in which a member's version and its membership are both unchanged: one row per
+# overlap of a catalog_membership row and a model_versions row of the same model, kept by the loader in the merge
+# (migration 0013 fills it from the history). A read "as of" a time walks this one table in model_id order and looks
+# up only each member's counters (`queries.AsOf`). Keyed by the run that opened it: a model opens at most one a run.
+catalog_spans = sa.Table(
+    "catalog_spans",
+    metadata,
+    sa.Column("model_id", sa.String(255), primary_key=True),
+    sa.Column("run_from", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("run_to", sa.Integer),
+    sa.Column("valid_from", TS, nullable=False),
+    sa.Column("valid_to", TS),
+    sa.Column("version_id", sa.Integer, nullable=False),
+    sa.Column("model_key", sa.Integer),
+    sqlite_with_rowid=False,
+)
+
 # Facts as spans over runs: a row holds values for the runs run_from <= run < run_to (run_to NULL: still current),
 # counting only runs that committed (complete or partial). A row is written only when a value changes or the model
 # (or rank) was absent from a run, so unchanged counters cost nothing; the views model_metrics and model_rankings

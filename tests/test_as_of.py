@@ -1,10 +1,12 @@
 """Reads "as of" a time (`queries.AsOf`) against a slow, obviously-correct reading of the whole history in Python.
 
 A multi-run story on the fake hub: versions change, counters move, a model misses runs (its membership stays open
-while its counters have a gap) and comes back, another is proven gone, prices and mappings change. At every stored
-moment, a microsecond before each, before the first run and after the last, `hfsnap export --as-of` (the
-`catalog_sql` formulation the history bench times) and the OpenRouter list behind `serve ?as_of=` must give exactly
-what filtering every row by its validity range in Python gives. Runs on SQLite and PostgreSQL.
+while its counters have a gap) and comes back, another is proven gone and then restored, prices and mappings
+change. At every stored moment, a microsecond before each, before the first run and after the last, `hfsnap export
+--as-of` (the `catalog_sql` formulation the history bench times) and the OpenRouter list behind `serve ?as_of=`
+must give exactly what filtering every row by its validity range in Python gives; the bench's statement equals the
+plain join of membership and versions it replaced; catalog_spans holds exactly the overlaps of those two tables.
+Runs on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 import orjson
 import pytest
 from conftest import Harness
+from sqlalchemy import text
 
 from etl.db import open_existing
 from etl.openrouter import iter_models, to_model
@@ -33,6 +36,7 @@ def story(harness: Any) -> Harness:
     priced = next(m for m in ids if any(e.get("pricing") for e in h.catalog.router.get(m, ())))
     h.catalog.update(changed, lastModified="2026-02-02T00:00:00.000Z", downloads=4242, likes=7)
     item, router = h.catalog.models[away], h.catalog.router.get(away)
+    gone_item, gone_router = h.catalog.models[gone], h.catalog.router.get(gone)
     h.catalog.remove(away)
     h.catalog.remove(gone)
     h.refresh()  # run 2: `away` and `gone` missed once, still members; their counters stop
@@ -51,6 +55,14 @@ def story(harness: Any) -> Harness:
     h.catalog.set_mapping(mapped, mapping)
     h.refresh()  # run 4: `gone` proven absent (retire_after_misses = 2), a mapping's status flipped
     assert h.one("SELECT COUNT(*) FROM catalog_membership WHERE model_id = ? AND valid_to IS NOT NULL", gone) == 1
+    h.catalog.put(gone_item)
+    if gone_router:
+        h.catalog.set_router(gone, gone_router)
+    h.catalog.update(changed, lastModified="2026-03-03T00:00:00.000Z")
+    h.refresh()  # run 5: `gone` restored (a new membership and version), `changed` has a third version
+    assert h.one("SELECT COUNT(*) FROM catalog_membership WHERE model_id = ?", gone) == 2
+    assert h.one("SELECT COUNT(*) FROM model_versions WHERE model_id = ?", changed) == 3
+    h.refresh()  # run 6: nothing changes
     h.away = away  # type: ignore[attr-defined]  # the story's facts, for the tests below
     return h
 
@@ -170,3 +182,50 @@ def test_openrouter_list_as_of_equals_reading_every_row(story):
         assert list(iter_models(engine, AsOf())) == _slow_models(story, datetime.now(UTC).isoformat())
     finally:
         engine.dispose()
+
+
+# The formulation before catalog_spans (migration 0013), in plain SQL over the SCD2 tables: each member's version,
+# its counters at the run (the latest span starting at or before it).
+PLAIN = """SELECT v.model_id, v.version_id,
+  (SELECT x.downloads FROM metric_spans x WHERE x.model_key = c.model_key AND x.run_from <= :run
+   ORDER BY x.run_from DESC LIMIT 1),
+  (SELECT x.likes FROM metric_spans x WHERE x.model_key = c.model_key AND x.run_from <= :run
+   ORDER BY x.run_from DESC LIMIT 1)
+FROM catalog_membership c JOIN model_versions v ON v.model_id = c.model_id
+WHERE c.valid_from <= :t AND (c.valid_to IS NULL OR c.valid_to > :t)
+  AND v.valid_from <= :t AND (v.valid_to IS NULL OR v.valid_to > :t)
+ORDER BY v.model_id"""
+
+
+def test_catalog_sql_equals_the_plain_join_of_membership_and_versions(story):
+    """The statement the history bench times, at every moment, against the join it replaced."""
+    engine = open_existing(story.url)
+    try:
+        with engine.connect() as conn:
+            for moment in _moments(story):
+                at = AsOf.parse(moment)
+                run = conn.execute(text(at.last_run_sql()), {"t": at.stamp}).scalar() or 0
+                columns = f"m.model_id, m.version_id, {at.metric('downloads')}, {at.metric('likes')}"
+                got = conn.execute(text(at.catalog_sql(columns) + " ORDER BY m.model_id"), {"t": at.stamp, "run": run})
+                want = conn.execute(text(PLAIN), {"t": at.stamp, "run": run})
+                assert [tuple(r) for r in got] == [tuple(r) for r in want], moment
+    finally:
+        engine.dispose()
+
+
+def test_catalog_spans_are_the_overlaps_of_membership_and_versions(story):
+    """What the loader kept run by run is every overlap of a membership row and a version row of one model."""
+    members = story.sql("SELECT model_id, run_from, run_to, valid_from, valid_to, model_key FROM catalog_membership")
+    versions = story.sql("SELECT model_id, run_from, run_to, valid_from, valid_to, version_id FROM model_versions")
+    end = 1 << 30
+    want = set()
+    for m, c_from, c_to, c_valid_from, c_valid_to, key in members:
+        for model, v_from, v_to, v_valid_from, v_valid_to, version in versions:
+            if model != m or max(c_from, v_from) >= min(c_to or end, v_to or end):
+                continue
+            start = (v_from, v_valid_from) if v_from >= c_from else (c_from, c_valid_from)
+            stop = min((c_to or end, c_valid_to), (v_to or end, v_valid_to))
+            want.add((m, *start, None if stop[0] == end else stop[0], stop[1], version, key))
+    got = story.sql("SELECT model_id, run_from, valid_from, run_to, valid_to, version_id, model_key FROM catalog_spans")
+    assert len(got) == len(want) > len(members)
+    assert set(got) == want

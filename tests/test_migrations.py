@@ -1,5 +1,5 @@
-"""Migrations that convert a database in place: 0009 (every version, mapping, offer, gating row and metric survives)
-and 0012 (every membership row gets its model's integer key)."""
+"""Migrations that convert a database in place: 0009 (every version, mapping, offer, gating row and metric survives),
+0012 (every membership row gets its model's integer key) and 0013 (catalog_spans filled as the loader keeps it)."""
 
 from __future__ import annotations
 
@@ -52,6 +52,10 @@ def _history(h: Harness) -> None:
 def _history_at(h: Harness, revision: str) -> Engine:
     """Several runs of history, then the database downgraded to `revision` (an engine on it, to dispose)."""
     _history(h)
+    return _downgrade(h, revision)
+
+
+def _downgrade(h: Harness, revision: str) -> Engine:
     engine = create_engine(h.url, poolclass=NullPool)
     cfg = alembic_config(engine)
     with engine.begin() as conn:
@@ -145,3 +149,34 @@ def test_0012_gives_every_membership_row_its_models_key(harness):
     assert h.refresh().status == "complete"
     assert h.one("SELECT COUNT(*) FROM catalog_membership WHERE model_id = ?", ids[60]) == 2  # removed, restored
     assert h.one(KEYED) == h.one("SELECT COUNT(*) FROM catalog_membership")
+
+
+SPANS = "SELECT model_id, run_from, run_to, valid_from, valid_to, version_id, model_key FROM catalog_spans"
+
+
+def test_0013_fills_catalog_spans_as_the_loader_kept_them(harness):
+    h = harness(models=200)
+    _history(h)
+    ids = sorted(h.catalog.served_ids())  # and a model retired, then restored with a new version
+    item = dict(h.catalog.models[ids[60]], lastModified="2026-03-03T00:00:00.000Z")
+    h.catalog.remove(ids[60])
+    h.refresh()
+    h.refresh()
+    h.catalog.put(item)
+    assert h.refresh().status == "complete"
+    assert h.one("SELECT COUNT(*) FROM catalog_membership WHERE model_id = ?", ids[60]) == 2
+    kept = sorted(h.sql(SPANS), key=repr)
+    assert len(kept) > h.one("SELECT COUNT(*) FROM catalog_membership")  # versions changed within memberships
+    engine = _downgrade(h, "0012_membership_keys")
+    assert current(engine) == "0012_membership_keys"
+    assert "catalog_spans" not in inspect(engine).get_table_names()
+    before = _dump(h)
+    upgrade(engine)
+    assert current(engine) == head()
+    assert _dump(h) == before
+    assert sorted(h.sql(SPANS), key=repr) == kept
+    engine.dispose()
+    h.catalog.update(ids[61], lastModified="2026-03-04T00:00:00.000Z")  # the loader goes on from the filled table
+    assert h.refresh().status == "complete"
+    assert h.one("SELECT COUNT(*) FROM catalog_spans WHERE model_id = ? AND valid_to IS NULL", ids[61]) == 1
+    assert h.one("SELECT COUNT(*) FROM catalog_spans WHERE model_id = ?", ids[61]) == 2
