@@ -95,14 +95,12 @@ def timed(fn: Callable[[], Any]) -> float:
 
 
 # The catalog at a past moment: its members, their version and their counters at the last run before it, in the
-# formulation `hfsnap export --as-of` and `serve ?as_of=` use (`queries.AsOf`).
-AS_OF = AsOf("past")
-AS_OF_SQL = AS_OF.catalog_sql(f"m.model_id, m.version_id, {AS_OF.metric('downloads')}, {AS_OF.metric('likes')}")
+# formulation `hfsnap export --as-of` and `serve ?as_of=` use (`queries.AsOf`), rows as the driver's tuples.
+AS_OF_COLUMNS = f"m.model_id, m.version_id, {AsOf.metric('downloads')}, {AsOf.metric('likes')}"
 
 
 def catalog_as_of(conn: Connection, stamp: str) -> list[Any]:
-    run = conn.execute(text(AS_OF.last_run_sql()), {"t": stamp}).scalar()
-    return conn.execute(text(AS_OF_SQL), {"t": stamp, "run": run or 0}).all()
+    return list(AsOf(stamp).catalog_rows(conn, AS_OF_COLUMNS))
 
 
 def reads(engine: Engine, run: int, pair: tuple[str, str], model_id: str) -> dict[str, float]:

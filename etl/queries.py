@@ -146,6 +146,15 @@ FROM catalog_spans m{version}
 LEFT JOIN metric_spans s ON s.model_key = m.model_key AND s.run_from <= :run AND (s.run_to IS NULL OR s.run_to > :run)
 WHERE {self.valid("m")}{same}"""
 
+    def catalog_rows(self, conn: Connection, columns: str, records: bool = False) -> Iterator[tuple[Any, ...]]:
+        """`catalog_sql`'s rows at this point in model_id order, streamed as the driver's tuples (`driver_rows`),
+        counters at the last run loaded by then."""
+        run = conn.execute(text(self.last_run_sql()), {"t": self.stamp}).scalar()
+        sql = self.catalog_sql(columns, records) + " ORDER BY m.model_id"
+        return driver_rows(
+            conn.execution_options(stream_results=True).execute(text(sql), {"t": self.stamp, "run": run or 0})
+        )
+
     @staticmethod
     def metric(column: str) -> str:
         """A counter of `catalog_sql`'s model at run :run: its latest span starting at or before that run.
@@ -164,13 +173,8 @@ def export_records(engine: Engine, as_of: str | None) -> Iterator[dict[str, Any]
     """The catalog in the gateway schema, now or as of a date, streamed (one model at a time)."""
     at = AsOf.parse(as_of)
     with engine.connect() as conn:
-        run_id = conn.execute(text(at.last_run_sql()), {"t": at.stamp}).scalar()
-        sql = at.catalog_sql(f"v.record, {at.metric('downloads')}, {at.metric('likes')}", records=True)
-        sql += " ORDER BY m.model_id"
-        rows = conn.execution_options(stream_results=True, yield_per=1000).execute(
-            text(sql), {"t": at.stamp, "run": run_id or 0}
-        )
-        for record, downloads, likes in rows:
+        columns = f"v.record, {at.metric('downloads')}, {at.metric('likes')}"
+        for record, downloads, likes in at.catalog_rows(conn, columns, records=True):
             yield with_metrics(orjson.loads(record), downloads, likes)
 
 
@@ -195,9 +199,9 @@ def catalog_offers(engine: Engine, at: AsOf) -> Iterator[tuple[Connection, list[
     """The listed models at `at`, by model id, in batches of about 1,000: (version id, live mappings with offers).
 
     One statement, streamed, that never reads a record (on SQLite the members with their version come from
-    catalog_spans, the mappings from their as-of index); `version_records` fetches the records a caller does not have yet, on the
-    connection yielded with each batch (the same snapshot). A model's mappings come as plain tuples without row
-    ids, in no particular order, so equal offer sets are equal keys (callers memoize on them).
+    catalog_spans, the mappings from their as-of index); `version_records` fetches the records a caller does not
+    have yet, on the connection yielded with each batch (the same snapshot). A model's mappings come as plain
+    tuples without row ids, in no particular order, so equal offer sets are equal keys (callers memoize on them).
     """
     sql = text(
         f"""SELECT m.version_id, p.provider, o.status, o.context_length, o.price_input, o.price_output,

@@ -147,7 +147,7 @@ def temporary(
     conn: Connection,
     name: str,
     like: list[sa.ColumnElement[Any]],
-    query: sa.Select[Any] | sa.CompoundSelect,
+    query: sa.Select[Any] | sa.CompoundSelect[Any],
     keyed: int,
 ) -> Iterator[sa.Table]:
     """A temporary table `name` with columns like `like` (the first `keyed` its primary key), filled by `query` in
@@ -193,7 +193,7 @@ def retire(conn: Connection, spec: Spec, at: At, after: int) -> int:
 
 
 def merge_derived(
-    conn: Connection, spec: Spec, source: sa.Select[Any], touched: sa.Select[Any] | sa.CompoundSelect, at: At
+    conn: Connection, spec: Spec, source: sa.Select[Any], touched: sa.Select[Any] | sa.CompoundSelect[Any], at: At
 ) -> int:
     """A table derived from other tables' current rows, for the keys `touched` this run (the rest cannot have moved):
     close current rows that `source` (key, tracked and carried columns, in that order) no longer gives as they are,
@@ -201,9 +201,17 @@ def merge_derived(
     """
     t, n = spec.table, len(spec.key)
     with temporary(conn, "stage_derived_keys", list(touched.selected_columns), touched, n) as keys:
-        rows = source.where(sa.tuple_(*list(source.selected_columns)[:n]).in_(sa.select(*keys.c)))
+        rows = source.where(_one_of(list(source.selected_columns)[:n], keys))
         with temporary(conn, "stage_derived", list(source.selected_columns), rows, n) as stage:
             same = (stage.c[c].is_not_distinct_from(t.c[c]) for c in spec.tracked)
             kept = sa.exists().where(spec.same_key(stage, t), *same)
-            close(conn, spec, at, sa.and_(sa.exists().where(spec.same_key(keys, t)), ~kept))
+            # IN, not EXISTS: SQLite then reads only the touched keys' rows instead of testing every current row.
+            close(conn, spec, at, sa.and_(_one_of([t.c[k] for k in spec.key], keys), ~kept))
             return open_missing(conn, spec, stage, at)
+
+
+def _one_of(columns: list[sa.ColumnElement[Any]], keys: sa.Table) -> ColumnElement[bool]:
+    """`columns` (a key) IN the rows of `keys`."""
+    if len(columns) == 1:
+        return columns[0].in_(sa.select(*keys.c))
+    return sa.tuple_(*columns).in_(sa.select(*keys.c))

@@ -19,6 +19,7 @@ import pytest
 from conftest import Harness
 from sqlalchemy import text
 
+from bench.history import AS_OF_COLUMNS
 from etl.db import open_existing
 from etl.openrouter import iter_models, to_model
 from etl.queries import AsOf, OfferRow, export_records
@@ -205,10 +206,8 @@ def test_catalog_sql_equals_the_plain_join_of_membership_and_versions(story):
             for moment in _moments(story):
                 at = AsOf.parse(moment)
                 run = conn.execute(text(at.last_run_sql()), {"t": at.stamp}).scalar() or 0
-                columns = f"m.model_id, m.version_id, {at.metric('downloads')}, {at.metric('likes')}"
-                got = conn.execute(text(at.catalog_sql(columns) + " ORDER BY m.model_id"), {"t": at.stamp, "run": run})
-                want = conn.execute(text(PLAIN), {"t": at.stamp, "run": run})
-                assert [tuple(r) for r in got] == [tuple(r) for r in want], moment
+                want = [tuple(r) for r in conn.execute(text(PLAIN), {"t": at.stamp, "run": run})]
+                assert list(at.catalog_rows(conn, AS_OF_COLUMNS)) == want, moment
     finally:
         engine.dispose()
 
