@@ -306,7 +306,7 @@ class Loader:
         self._merge_mappings(inp)
         self._flag_unmapped()
         self._merge_membership(inp, counts)
-        self._merge_spans()
+        self._merge_spans(retired=counts.models_removed > 0)
         self._merge_facts(inp)
         counts.rows_written = self._rows_written()
         return counts
@@ -438,12 +438,18 @@ class Loader:
         self.conn.execute(sa.update(m).where(m.c.model_id.in_(gone)).values(raw_hash=None))
         self.conn.execute(sa.update(m).where(m.c.listed == 1, m.c.misses > 0, m.c.misses >= n).values(listed=0))
 
-    def _merge_spans(self) -> None:
-        """catalog_spans for the models whose version or membership opened or closed this run."""
+    def _merge_spans(self, retired: bool) -> None:
+        """catalog_spans for the models whose version or membership opened or closed this run.
+
+        A version closes only when its model's next one opens in the same run, or when the model is retired (its
+        membership closes too); only retirements close memberships. So the rows closed this run (found by a scan of
+        the run_to indexes, about 35 ms at 30,000 models) are looked for only in a run that retired a model.
+        """
         v, c, run = schema.model_versions, schema.catalog_membership, self.at.run
-        touched = sa.union(
-            *(sa.select(t.c.model_id).where(when == run) for t in (v, c) for when in (t.c.run_from, t.c.run_to))
-        )
+        ends = [(v, v.c.run_from), (c, c.c.run_from)]
+        if retired:
+            ends += [(v, v.c.run_to), (c, c.c.run_to)]
+        touched = sa.union(*(sa.select(t.c.model_id).where(when == run) for t, when in ends))
         current = sa.and_(c.c.model_id == v.c.model_id, c.c.valid_to.is_(None))
         pairs = sa.select(v.c.model_id, v.c.version_id, c.c.model_key).join(c, current).where(v.c.valid_to.is_(None))
         scd2.merge_derived(self.conn, scd2.SPANS, pairs, touched, self.at)
