@@ -443,7 +443,7 @@ class Loader:
 
         A version closes only when its model's next one opens in the same run, or when the model is retired (its
         membership closes too); only retirements close memberships. So the rows closed this run (found by a scan of
-        the run_to indexes, about 35 ms at 30,000 models) are looked for only in a run that retired a model.
+        the run_to indexes, about 15 ms at 30,000 models) are looked for only in a run that retired a model.
         """
         v, c, run = schema.model_versions, schema.catalog_membership, self.at.run
         ends = [(v, v.c.run_from), (c, c.c.run_from)]
