@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 import ijson
+import msgspec
 import orjson
 
 from .config import HubConfig
@@ -188,9 +189,12 @@ class Breaker:
                 self.tripped = f"{why} ({self._row} requests in a row failed, no answer for {silent:.0f}s)"
 
 
+_read_items = msgspec.json.Decoder(list[msgspec.Raw]).decode
+
+
 @dataclass
 class Page:
-    """One JSON response: the decoded body, the next URL (if any) and the request's URL."""
+    """One JSON response: the decoded body (a listing's: its items as JSON text), the next URL and the URL."""
 
     url: str
     body: Any
@@ -427,7 +431,18 @@ class HubClient:
         return f"response from {self._where(response.url)} exceeds {limit} = {self.hub.max_response_mb * scale:g} MB"
 
     def _decode(self, response: httpx.Response, content: bytes, expect: type | None) -> tuple[Any, str | None]:
-        """The JSON body, or why it is not the document the API promises."""
+        """The JSON body, or why it is not the document the API promises.
+
+        A list (`expect=list`: a listing page) is checked whole but its items stay JSON text (msgspec.Raw): each is
+        read once, by records.Parser, which builds only what it needs of it.
+        """
+        if expect is list:
+            try:
+                return _read_items(content), None
+            except msgspec.ValidationError:  # JSON, but not a list
+                return None, f"malformed page from {self._where(response.url)}: expected a JSON list"
+            except msgspec.DecodeError:
+                return None, f"malformed JSON from {self._where(response.url)} ({len(content)} bytes)"
         try:
             body = orjson.loads(content)
         except orjson.JSONDecodeError:

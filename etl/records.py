@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import threading
 from collections.abc import Iterable
@@ -10,6 +11,7 @@ from collections.abc import Mapping as Mapping_
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+import msgspec
 import orjson
 
 from .checks import check_counters, check_item, printable
@@ -19,26 +21,8 @@ from .stamps import parse_stamp
 
 GATED_VALUES = {False: "false", None: "false", "false": "false", "auto": "auto", "manual": "manual", True: "manual"}
 MAPPING_STATUSES = frozenset({"live", "staging", "error"})
-# Every item field a HubModel is built from except the counters: equal values here mean an equal record, so their
-# hash (the fingerprint, Seen.raw_hash) tells the parser a model it has already transformed.
-CONTENT_KEYS = (
-    "id",
-    "modelId",
-    "_id",
-    "author",
-    "createdAt",
-    "lastModified",
-    "gated",
-    "private",
-    "tags",
-    "pipeline_tag",
-    "library_name",
-    "safetensors",
-    "inferenceProviderMapping",
-    "cardData",
-)
 # Bump when transform.to_row's output (or the fingerprint's recipe) changes: every model is then transformed again.
-TRANSFORM_VERSION = b"3"
+TRANSFORM_VERSION = b"4"
 NO_ID = "item without an id"
 _STATUS_RANK = {"live": 0, "staging": 1, "error": 2}  # which of two entries for one provider wins
 _REQUIRED = ("providerId", "status", "task")  # what huggingface_hub requires of an entry (hub-api.md section 3)
@@ -76,7 +60,7 @@ class Seen(NamedTuple):
     when the fingerprint says nothing else changed)."""
 
     model_id: str
-    raw_hash: str  # SHA-1 of the item's CONTENT_KEYS values as sent, its router entry and TRANSFORM_VERSION
+    raw_hash: str  # SHA-1 of the item's content fields as sent (_Item), its router entry and TRANSFORM_VERSION
     downloads: int | None
     likes: int | None
     trending_score: float | None
@@ -164,15 +148,111 @@ def item_id(item: Any) -> str | None:
     """The model id of a list item: `id`, or the legacy `modelId` of old-shape items that lack it."""
     if not isinstance(item, dict):
         return None
-    value: object = item.get("id")
-    if value is None:
-        value = item.get("modelId")
-    return value if isinstance(value, str) and value.strip() else None
+    return _id_of(item.get("id"), item.get("modelId"))
 
 
 def fingerprint_key(raw_hash: str) -> int:
     """The 64-bit prefix of a fingerprint: what the run keeps in memory to recognise unchanged items."""
     return int(raw_hash[:16], 16)
+
+
+_NULL = msgspec.Raw(b"null")
+
+
+class _Item(
+    msgspec.Struct,
+    rename={
+        "model_id": "modelId",
+        "hub_id": "_id",
+        "created": "createdAt",
+        "modified": "lastModified",
+        "mapping": "inferenceProviderMapping",
+        "card": "cardData",
+        "trending": "trendingScore",
+        "dl_all": "downloadsAllTime",
+    },
+):
+    """An item as sent, read without building it: the id and the counters are values; every other field a HubModel
+    is built from stays JSON text (Raw), decoded only when needed. Equal text there (and an equal id) means an
+    equal record, so its hash (the fingerprint, Seen.raw_hash) tells the parser a model it has already transformed.
+    A missing field reads as null, as dict.get did; fields the transform does not read are skipped unread."""
+
+    id: object = None
+    model_id: object = None
+    hub_id: msgspec.Raw = _NULL
+    author: msgspec.Raw = _NULL
+    created: msgspec.Raw = _NULL
+    modified: msgspec.Raw = _NULL
+    gated: msgspec.Raw = _NULL
+    private: msgspec.Raw = _NULL
+    tags: msgspec.Raw = _NULL
+    pipeline_tag: msgspec.Raw = _NULL
+    library_name: msgspec.Raw = _NULL
+    safetensors: msgspec.Raw = _NULL
+    mapping: msgspec.Raw = _NULL
+    card: msgspec.Raw = _NULL
+    downloads: object = None
+    likes: object = None
+    trending: object = None
+    dl_all: object = None
+
+
+class _SafeTensors(msgspec.Struct):
+    total: object = None
+
+
+_read_item = msgspec.json.Decoder(_Item).decode
+_read_safetensors = msgspec.json.Decoder(_SafeTensors | None).decode
+_read_value = msgspec.json.Decoder().decode
+
+
+class _Entry(msgspec.Struct):
+    provider: object = None
+
+
+_read_entries = msgspec.json.Decoder(list[_Entry] | dict[str, object] | None).decode
+_SEP = b"\x1e"  # never in JSON text: control characters in strings are escaped
+
+
+def as_json(item: Any) -> bytes | msgspec.Raw:
+    """An item as JSON text: a page's items already are (msgspec.Raw); a dict (a test's, a fixture's) is encoded,
+    so there is one fingerprint recipe: the text as sent."""
+    if isinstance(item, (msgspec.Raw, bytes)):
+        return item
+    try:
+        return orjson.dumps(item)
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits: the standard library writes it
+        return json.dumps(item).encode()
+
+
+def as_dict(text: bytes | msgspec.Raw) -> Any:
+    """An item's JSON text as Python values, the way every item was always read (orjson: a huge integer becomes a
+    float, as before). ValueError (orjson's JSONDecodeError) for text it refuses."""
+    return orjson.loads(memoryview(text))
+
+
+class _Ids(msgspec.Struct, rename={"model_id": "modelId"}):
+    id: object = None
+    model_id: object = None
+
+
+_read_ids = msgspec.json.Decoder(_Ids).decode
+
+
+def raw_item_id(text: bytes | msgspec.Raw) -> str | None:
+    """item_id of an item's JSON text (None for anything that is not an object with an id); its other fields are
+    skipped unread."""
+    try:
+        it = _read_ids(text)
+    except msgspec.DecodeError:
+        return None
+    return _id_of(it.id, it.model_id)
+
+
+def _id_of(value: object, legacy: object) -> str | None:
+    if value is None:
+        value = legacy
+    return value if isinstance(value, str) and value.strip() else None
 
 
 class Parser:
@@ -214,65 +294,116 @@ class Parser:
             return self.taken.add(key)
 
     def __call__(self, item: Any) -> HubModel | Known | Reject | Again:
-        model_id = item_id(item)
+        """One item: a page's JSON text (msgspec.Raw), or a dict (tests, fixtures: encoded first)."""
+        text = as_json(item)
+        values = _loaded if text is item else lambda _: item  # a rejects row keeps the item as it came
+        try:
+            it = _read_item(text)
+        except msgspec.DecodeError as exc:  # not an object, or a counter no float can hold
+            model_id = raw_item_id(text)
+            reason = NO_ID if model_id is None else printable(f"item: unreadable ({exc})")
+            return Reject(model_id, reason, values(text))
+        model_id = _id_of(it.id, it.model_id)
         if model_id is None:
-            return Reject(None, NO_ID, item)
+            return Reject(None, NO_ID, values(text))
         with self._lock:
             again = hash(model_id) in self.taken
         if again:
-            return _again(item, model_id)
-        get = item.get
+            return _again(it, model_id)
+        raw_hash = self._fingerprint(it, model_id)
+        if fingerprint_key(raw_hash) in self.known:
+            # Its content passed check_item and parse_model in the run that stored this fingerprint (a change of
+            # either bumps TRANSFORM_VERSION): only the counters, outside the content, are checked again, and
+            # only what extraction needs is decoded.
+            try:
+                seen = _counted(it, model_id, raw_hash)
+            except RejectItem as exc:
+                return Reject(model_id, printable(str(exc)), values(text))
+            st = _read_safetensors(it.safetensors)
+            params = None if st is None or st.total is None else int(st.total)  # type: ignore[call-overload]  # a number: checked when stored
+            return Known(seen, _read_value(it.pipeline_tag), params, _providers(it.mapping))
         try:
-            raw_hash = self._fingerprint(item, model_id)
-            if fingerprint_key(raw_hash) in self.known:
-                # Its content passed check_item and parse_model in the run that stored this fingerprint (a change
-                # of either bumps TRANSFORM_VERSION): only the counters, outside the content, are checked again.
-                st = get("safetensors")
-                params = st.get("total") if isinstance(st, dict) else None
-                providers = named_providers(get("inferenceProviderMapping"))
-                seen = _checked_seen(item, model_id, raw_hash)
-                return Known(seen, get("pipeline_tag"), None if params is None else int(params), providers)
-            check_item(item)  # first what no backend can store, then the counters, then each field
-            return parse_model(item, _seen(item, model_id, raw_hash))
+            full = item if isinstance(item, dict) else as_dict(text)
+        except ValueError as exc:  # orjson refuses what msgspec skipped over (an infinite number in a field)
+            return Reject(model_id, printable(f"item: unreadable ({exc})"), values(text))
+        try:
+            check_item(full)  # first what no backend can store, then the counters, then each field
+            return parse_model(full, _seen(full, model_id, raw_hash))
         except RejectItem as exc:
-            return Reject(model_id, printable(str(exc)), item)
+            return Reject(model_id, printable(str(exc)), full)
 
-    def _fingerprint(self, item: dict[str, Any], model_id: str) -> str:
-        """SHA-1 of the content as sent, the router entry's digest and TRANSFORM_VERSION."""
-        try:
-            content = orjson.dumps(list(map(item.get, CONTENT_KEYS)))
-        except orjson.JSONEncodeError as exc:  # an integer beyond 64 bits, say: check_item names the usual ones
-            check_item(item)
-            raise RejectItem(f"item: a value no JSON column can hold ({exc})") from None
+    def _fingerprint(self, it: _Item, model_id: str) -> str:
+        """SHA-1 of the content as sent (its JSON text), the router entry's digest and TRANSFORM_VERSION."""
+        content = _SEP.join(
+            (
+                model_id.encode("utf-8", "surrogatepass"),
+                it.hub_id,
+                it.author,
+                it.created,
+                it.modified,
+                it.gated,
+                it.private,
+                it.tags,
+                it.pipeline_tag,
+                it.library_name,
+                it.safetensors,
+                it.mapping,
+                it.card,
+            )
+        )
         digest = hashlib.sha1(content)
         digest.update(self.salts.get(hash(model_id), b""))
         digest.update(TRANSFORM_VERSION)
         return digest.hexdigest()
 
 
-def _again(item: dict[str, Any], model_id: str) -> Again:
+def _loaded(text: bytes | msgspec.Raw) -> Any:
+    """An item for a rejects row: its values, or its text if even that cannot be decoded."""
+    try:
+        return as_dict(text)
+    except ValueError:
+        return bytes(text).decode("utf-8", "replace")
+
+
+def _providers(mapping: msgspec.Raw) -> list[str]:
+    """named_providers of a mapping still in JSON text."""
+    try:
+        return _read_providers(mapping)
+    except msgspec.DecodeError:
+        return named_providers(_read_value(mapping))
+
+
+def _read_providers(mapping: msgspec.Raw) -> list[str]:
+    entries = _read_entries(mapping)
+    if entries is None:
+        return []
+    if isinstance(entries, dict):
+        return [k for k in entries if isinstance(k, str)]
+    return [e.provider for e in entries if isinstance(e.provider, str)]
+
+
+def _again(it: _Item, model_id: str) -> Again:
     """What a listing's bookkeeping reads of a later copy (unchecked values it cannot use become None)."""
-    get = item.get
-    tag = get("pipeline_tag")
-    st = get("safetensors")
-    total = st.get("total") if isinstance(st, dict) else None
+    try:
+        tag = _read_value(it.pipeline_tag)
+        st = _read_safetensors(it.safetensors)
+        total = None if st is None else st.total
+    except msgspec.DecodeError:
+        tag = total = None
     if not (type(total) is int or (type(total) is float and math.isfinite(total))):
         total = None
     return Again(
-        model_id,
-        tag if type(tag) is str else None,
-        None if total is None else int(total),
-        named_providers(get("inferenceProviderMapping")),
+        model_id, tag if type(tag) is str else None, None if total is None else int(total), _providers(it.mapping)
     )
 
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
-def _checked_seen(item: dict[str, Any], model_id: str, raw_hash: str) -> Seen:
-    """check_counters, then _seen: the common case (plain 64-bit ints, a finite score) settled in one pass."""
-    get = item.get
-    downloads, likes, trending, dl_all = get("downloads"), get("likes"), get("trendingScore"), get("downloadsAllTime")
+def _counted(it: _Item, model_id: str, raw_hash: str) -> Seen:
+    """This run's counters of an item read as _Item: the common case (plain 64-bit ints, a finite score) settled in
+    one pass, anything else checked (check_counters) and typed (_seen) the usual way."""
+    downloads, likes, trending, dl_all = it.downloads, it.likes, it.trending, it.dl_all
     if (
         type(downloads) is int
         and type(likes) is int
@@ -286,8 +417,9 @@ def _checked_seen(item: dict[str, Any], model_id: str, raw_hash: str) -> Seen:
         )
     ):
         return Seen(model_id, raw_hash, downloads, likes, float(trending), dl_all)
-    check_counters(item)
-    return _seen(item, model_id, raw_hash)
+    counters = {"downloads": downloads, "likes": likes, "trendingScore": trending, "downloadsAllTime": dl_all}
+    check_counters(counters)
+    return _seen(counters, model_id, raw_hash)
 
 
 def _seen(item: dict[str, Any], model_id: str, raw_hash: str) -> Seen:

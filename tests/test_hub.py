@@ -9,6 +9,7 @@ from etl.config import HubConfig
 from etl.errors import CursorLoop, HubRejected, HubStatus, HubTransient
 from etl.fakehub import generate_catalog, make_app, parse_fault
 from etl.hub import HubClient, parse_next, retry_wait
+from etl.records import as_dict
 
 BASE = "http://hub.test"
 PARAMS = [("inference_provider", "all"), ("limit", "50")]
@@ -31,7 +32,8 @@ def pages(c: HubClient) -> list:
 
 
 def test_follows_link_to_the_end(app):
-    got = [item["id"] for page in pages(client(app, [])) for item in page.body]
+    # A page's items come as JSON text, each read once by records.Parser.
+    got = [as_dict(item)["id"] for page in pages(client(app, [])) for item in page.body]
     assert len(got) == len(set(got)) == len(app.catalog.served_ids())
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 from test_transform import ITEM
 
+from etl.config import HubConfig
+from etl.hub import HubClient
 from etl.keyset import KeySet
+from etl.transform import to_row
 from etl.records import NO_ID, HubModel, Known, Parser, Reject, fingerprint_key, to_model
 
 
@@ -62,3 +66,50 @@ def test_left_out_mapping_entries_keep_the_raw_item_for_the_reject_payload_and_n
 def test_a_rejected_items_providers_still_count_for_extraction():
     rejected = to_model({**ITEM, "tags": 3})
     assert isinstance(rejected, Reject) and sorted(rejected.providers) == ["groq", "together"]
+
+
+def _page(items: list[bytes]) -> list:
+    """A listing page as HubClient reads it: checked whole, its items left as JSON text."""
+    body, problem = HubClient._decode(HubClient(HubConfig()), _Response(), b"[" + b",".join(items) + b"]", list)
+    assert problem is None
+    return body
+
+
+class _Response:
+    url = "https://huggingface.co/api/models"
+
+
+def test_a_number_no_float_holds_rejects_its_item_not_the_page():
+    """Before items were read one by one, such a number failed the whole page (and so its listing)."""
+    good = orjson.dumps(ITEM)
+    page = _page(
+        [b'{"id": "acme/inf-counter", "downloads": 1e400}', good, b'{"id": "acme/inf-card", "cardData": {"x": -1e999}}']
+    )
+    first, model, last = (Parser()(item) for item in page)
+    assert isinstance(model, HubModel) and model.model_id == ITEM["id"]
+    for reject, model_id in ((first, "acme/inf-counter"), (last, "acme/inf-card")):
+        assert isinstance(reject, Reject) and reject.model_id == model_id
+        assert reject.reason.startswith("item: unreadable") and "1e" in str(reject.item)
+
+
+def test_the_fingerprint_is_of_the_text_as_sent_and_the_same_for_a_dict_and_a_page_item():
+    """Pages are read as text; tests and fixtures hand dicts: both take one recipe. Text that differs (keys of a
+    card reordered) is another fingerprint, so the item is transformed again, to the same record."""
+    as_text = Parser()(_page([orjson.dumps(ITEM)])[0])
+    as_dict = to_model(ITEM)
+    assert isinstance(as_text, HubModel) and isinstance(as_dict, HubModel)
+    assert as_text.seen.raw_hash == as_dict.seen.raw_hash
+    card = {"license": "mit", "language": ["en"]}
+    with_card = to_model({**ITEM, "cardData": card})
+    reordered = to_model({**ITEM, "cardData": dict(reversed(card.items()))})
+    assert isinstance(with_card, HubModel)
+    assert isinstance(reordered, HubModel) and reordered.seen.raw_hash != with_card.seen.raw_hash
+    assert to_row(reordered, ()).row_hash == to_row(with_card, ()).row_hash
+    assert isinstance(_known(ITEM)(_page([orjson.dumps({**ITEM, "downloads": 5})])[0]), Known)
+
+
+def test_a_counter_beyond_64_bits_in_a_known_item_is_rejected():
+    reject = _known(ITEM)(
+        _page([orjson.dumps(ITEM).replace(b'"downloads":', b'"downloads":1' + b"0" * 30 + b',"x":')])[0]
+    )
+    assert isinstance(reject, Reject) and reject.model_id == ITEM["id"] and "out of range" in reject.reason
