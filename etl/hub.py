@@ -190,6 +190,14 @@ class Breaker:
 
 
 _read_items = msgspec.json.Decoder(list[msgspec.Raw]).decode
+ROUTER_AT_ONCE = 48 << 20  # bytes: a router list up to this size is held whole while it is split (about 300,000 models)
+
+
+class _RouterList(msgspec.Struct):
+    data: list[msgspec.Raw]
+
+
+_read_router = msgspec.json.Decoder(_RouterList).decode
 
 
 @dataclass
@@ -490,10 +498,19 @@ class HubClient:
             url = nxt
 
     def router_models(self) -> Iterator[Any]:
-        """GET {router}/v1/models -> its `data` entries, parsed as they are read (the list grows with the catalog)."""
+        """GET {router}/v1/models -> its `data` entries, each as JSON text (msgspec.Raw) for records.parse_offers.
+
+        A list of up to ROUTER_AT_ONCE bytes is checked and split at once, fast; a longer one (the list grows with
+        the catalog) is parsed as it is read, each entry a dict, so memory stays bounded.
+        """
         url = self.hub.router + "/v1/models"
         with tempfile.SpooledTemporaryFile(max_size=8 << 20) as body:
             self._request("GET", url, sink=body)
+            size = body.seek(0, 2)
+            body.seek(0)
+            if size <= ROUTER_AT_ONCE:
+                yield from self._router_at_once(body.read(), url)
+                return
             count = 0
             try:
                 for entry in ijson.items(body, "data.item", use_float=True):
@@ -505,6 +522,14 @@ class HubClient:
                 body.seek(0)
                 if b'"data"' not in body.read(1 << 16):
                     raise HubRejected(f"{self._where(url)}: expected an object with a 'data' list")
+
+    def _router_at_once(self, content: bytes, url: str) -> list[msgspec.Raw]:
+        try:
+            return _read_router(content).data
+        except msgspec.ValidationError:
+            raise HubRejected(f"{self._where(url)}: expected an object with a 'data' list") from None
+        except msgspec.DecodeError as exc:
+            raise HubRejected(f"malformed JSON from {self._where(url)} after 0 entries: {exc}") from None
 
     def chat_probe(self, model: str, provider: str, timeout_s: float) -> httpx.Response:
         """One billed, one-token chat completion through the router; no retries (the outcome is the datum)."""

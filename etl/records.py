@@ -41,8 +41,7 @@ class Mapping(NamedTuple):
 class Offer(NamedTuple):
     """One router entry for a (model, provider) pair; prices in USD per 1M tokens.
 
-    A NamedTuple: made once per router entry and provider every run, several times faster than a frozen dataclass;
-    its repr (the router digest in every fingerprint) is the same text the dataclass gave.
+    A NamedTuple: made once per router entry and provider every run, several times faster than a frozen dataclass.
     """
 
     provider: str
@@ -296,7 +295,7 @@ class Parser:
     def __call__(self, item: Any) -> HubModel | Known | Reject | Again:
         """One item: a page's JSON text (msgspec.Raw), or a dict (tests, fixtures: encoded first)."""
         text = as_json(item)
-        values = _loaded if text is item else lambda _: item  # a rejects row keeps the item as it came
+        values = loaded if text is item else lambda _: item  # a rejects row keeps the item as it came
         try:
             it = _read_item(text)
         except msgspec.DecodeError as exc:  # not an object, or a counter no float can hold
@@ -357,8 +356,11 @@ class Parser:
         return digest.hexdigest()
 
 
-def _loaded(text: bytes | msgspec.Raw) -> Any:
-    """An item for a rejects row: its values, or its text if even that cannot be decoded."""
+def loaded(text: Any) -> Any:
+    """An item (or router entry) for a rejects row: the values of JSON text, or the text if even that cannot be
+    decoded; anything else as it is."""
+    if not isinstance(text, (msgspec.Raw, bytes)):
+        return text
     try:
         return as_dict(text)
     except ValueError:
@@ -547,12 +549,51 @@ def named_providers(raw: Any) -> list[str]:
 
 
 def router_salt(offers: tuple[Offer, ...]) -> bytes:
-    """A model's router offers (sorted by provider) as the 8-byte digest its fingerprint includes."""
-    return hashlib.blake2b(repr(offers).encode(), digest_size=8).digest()
+    """A model's router offers (sorted by provider) as the 8-byte digest its fingerprint includes: of their JSON
+    text (router_text), the same for offers read from the router and read back from storage."""
+    return hashlib.blake2b(router_text(offers), digest_size=8).digest()
+
+
+def router_text(offers: tuple[Offer, ...]) -> bytes:
+    """Offers as JSON arrays of their fields, in field order (a third of the time their repr took)."""
+    return orjson.dumps(offers, default=tuple)
+
+
+class _Pricing(msgspec.Struct):
+    input: object = None
+    output: object = None
+
+
+class _RouterOffer(msgspec.Struct):
+    provider: object = None
+    status: object = None
+    context_length: object = None
+    pricing: _Pricing | None = None
+    supports_tools: object = None
+    supports_structured_output: object = None
+    is_model_author: object = None
+
+
+class _RouterEntry(msgspec.Struct):
+    id: object = None
+    providers: list[_RouterOffer] | None = None
+
+
+_read_router_entry = msgspec.json.Decoder(_RouterEntry).decode
 
 
 def parse_offers(entry: Any) -> tuple[str, tuple[Offer, ...]]:
-    """One element of the router's /v1/models `data` -> (model id, offers sorted by provider)."""
+    """One element of the router's /v1/models `data` -> (model id, offers sorted by provider).
+
+    JSON text (msgspec.Raw, HubClient.router_models) is read into typed structs, fields it does not use skipped;
+    an entry of another shape is read whole and takes the dict path, which names what is wrong with it.
+    """
+    if isinstance(entry, msgspec.Raw):
+        try:
+            typed = _read_router_entry(entry)
+        except msgspec.DecodeError:
+            return parse_offers(loaded(entry))
+        return _typed_offers(typed)
     if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
         raise RejectItem("router entry without an id")
     offers: dict[str, Offer] = {}
@@ -571,6 +612,30 @@ def parse_offers(entry: Any) -> tuple[str, tuple[Offer, ...]]:
             is_model_author=_flag(p.get("is_model_author")),
         )
     return entry["id"], tuple(offers[k] for k in sorted(offers))
+
+
+def _typed_offers(entry: _RouterEntry) -> tuple[str, tuple[Offer, ...]]:
+    """parse_offers of an entry read as _RouterEntry: the same offers, the same reasons to reject it."""
+    model_id = entry.id
+    if not isinstance(model_id, str):
+        raise RejectItem("router entry without an id")
+    offers: dict[str, Offer] = {}
+    for p in entry.providers or ():
+        provider = p.provider
+        if not isinstance(provider, str):
+            raise RejectItem(f"router entry {model_id}: provider entry without a provider id")
+        pricing = p.pricing
+        offers[provider] = Offer(
+            provider,
+            p.status if isinstance(p.status, str) else None,
+            _num(p.context_length, int),
+            None if pricing is None else _num(pricing.input, float),
+            None if pricing is None else _num(pricing.output, float),
+            _flag(p.supports_tools),
+            _flag(p.supports_structured_output),
+            _flag(p.is_model_author),
+        )
+    return model_id, tuple(offers[k] for k in sorted(offers))
 
 
 def _opt_str(item: dict[str, Any], key: str) -> str | None:

@@ -9,8 +9,8 @@ from test_transform import ITEM
 from etl.config import HubConfig
 from etl.hub import HubClient
 from etl.keyset import KeySet
-from etl.transform import to_row
 from etl.records import NO_ID, HubModel, Known, Parser, Reject, fingerprint_key, to_model
+from etl.transform import to_row
 
 
 def _known(item: dict) -> Parser:
