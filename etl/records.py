@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import msgspec
 import orjson
 
-from .checks import check_counters, check_item, printable
+from .checks import LICENSE_MAX, MODEL_ID_MAX, check_counters, check_item, check_mappings, plain_tags, printable
 from .errors import RejectItem
 from .keyset import KeySet
 from .stamps import parse_stamp
@@ -200,6 +200,10 @@ class _SafeTensors(msgspec.Struct):
     total: object = None
 
 
+class _Total(msgspec.Struct):
+    total: int | float | None = None
+
+
 _read_item = msgspec.json.Decoder(_Item).decode
 _read_safetensors = msgspec.json.Decoder(_SafeTensors | None).decode
 _read_value = msgspec.json.Decoder().decode
@@ -321,6 +325,10 @@ class Parser:
             st = _read_safetensors(it.safetensors)
             params = None if st is None or st.total is None else int(st.total)  # type: ignore[call-overload]  # a number: checked when stored
             return Known(seen, _read_value(it.pipeline_tag), params, _providers(it.mapping))
+        if text is item:  # a page's item: most are stored as they come, read typed (msgspec) without a dict
+            model = _typed_model(text, it, model_id, raw_hash)
+            if model is not None:
+                return model
         try:
             full = item if isinstance(item, dict) else as_dict(text)
         except ValueError as exc:  # orjson refuses what msgspec skipped over (an infinite number in a field)
@@ -437,6 +445,85 @@ def _seen(item: dict[str, Any], model_id: str, raw_hash: str) -> Seen:
 
 
 to_model = Parser()  # with nothing known: every item with an id is parsed whole (or rejected)
+
+
+class _Full(msgspec.Struct, rename={"created": "createdAt", "modified": "lastModified", "card": "cardData"}):
+    """A new item in the types parse_model accepts: one that is not (or holds what check_item refuses) is read the
+    dict way instead, which names what is wrong with it."""
+
+    author: str | None = None
+    created: str | None = None
+    modified: str | None = None
+    gated: bool | str | None = None
+    private: bool | None = None
+    tags: list[str] | None = None
+    pipeline_tag: str | None = None
+    library_name: str | None = None
+    safetensors: _Total | None = None
+    card: msgspec.Raw = _NULL
+
+
+class _Card(msgspec.Struct):
+    license: object = None
+
+
+_read_full = msgspec.json.Decoder(_Full).decode
+_read_card = msgspec.json.Decoder(_Card | None).decode
+
+
+def _typed_model(text: msgspec.Raw | bytes, it: _Item, model_id: str, raw_hash: str) -> HubModel | None:
+    """parse_model of an item that check_item and parse_model accept, read typed; None for any other item (the
+    dict path then rejects it with its reason, or reads what typing cannot, as a mapping with problems)."""
+    try:
+        full = _read_full(text)
+        card = _read_card(it.card)
+        mapping = _read_value(it.mapping)
+        seen = _counted(it, model_id, raw_hash)
+    except (msgspec.DecodeError, RejectItem):
+        return None
+    tags, license_ = full.tags or [], card.license if card is not None else None
+    total = None if full.safetensors is None else full.safetensors.total
+    if not (
+        _storable(model_id, MODEL_ID_MAX)
+        and _storable(full.author, 255)
+        and _storable(full.pipeline_tag, 64)
+        and _storable(full.library_name, 64)
+        and _storable(full.created, 32)
+        and _storable(full.modified, 32)
+        and (license_ is None or not isinstance(license_, str) or _storable(license_, LICENSE_MAX))
+        and (total is None or (math.isfinite(total) and _INT64_MIN <= total <= _INT64_MAX))
+        and plain_tags(tags)
+        and full.gated in GATED_VALUES
+    ):
+        return None
+    try:
+        check_mappings(mapping)
+        mappings, problems = parse_mappings(mapping)
+        created_epoch = _epoch(full.created)
+    except RejectItem:
+        return None
+    if problems:  # its rejects row wants the item as sent: the dict path keeps it
+        return None
+    tag_tuple = tuple(sorted(set(tags)))
+    return HubModel(
+        seen,
+        full.author or (model_id.split("/", 1)[0] if "/" in model_id else None),
+        full.pipeline_tag,
+        full.library_name,
+        GATED_VALUES[full.gated],
+        bool(full.private),
+        full.created,
+        created_epoch,
+        full.modified,
+        None if total is None else int(total),
+        license_ if isinstance(license_, str) else _license(tag_tuple, None),
+        tag_tuple,
+        mappings,
+    )
+
+
+def _storable(value: str | None, limit: int) -> bool:
+    return value is None or (len(value) <= limit and "\x00" not in value)
 
 
 def parse_model(item: dict[str, Any], seen: Seen) -> HubModel:
