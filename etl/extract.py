@@ -17,7 +17,8 @@ from typing import Any
 from .config import SORT_KEYS, Config, SourceConfig
 from .errors import CursorLoop, HubError, HubRejected, HubStatus, NoProgress
 from .hub import HubClient
-from .records import Again, HubModel, Known, Parser, Reject, canonical_json, raw_item_id, to_model
+from .records import Again, HubModel, Known, Parser, Reject, canonical_json, to_model
+from .wire import raw_item_id
 
 log = logging.getLogger("hfsnap.extract")
 

@@ -23,6 +23,7 @@ import orjson
 from .config import HubConfig
 from .errors import CursorLoop, HubRejected, HubStatus, HubTransient, HubUnreachable
 from .redaction import host_of, redact
+from .wire import read_page, read_router
 
 log = logging.getLogger("hfsnap.hub")
 
@@ -189,15 +190,7 @@ class Breaker:
                 self.tripped = f"{why} ({self._row} requests in a row failed, no answer for {silent:.0f}s)"
 
 
-_read_items = msgspec.json.Decoder(list[msgspec.Raw]).decode
 ROUTER_AT_ONCE = 48 << 20  # bytes: a router list up to this size is held whole while it is split (about 300,000 models)
-
-
-class _RouterList(msgspec.Struct):
-    data: list[msgspec.Raw]
-
-
-_read_router = msgspec.json.Decoder(_RouterList).decode
 
 
 @dataclass
@@ -446,7 +439,7 @@ class HubClient:
         """
         if expect is list:
             try:
-                return _read_items(content), None
+                return read_page(content), None
             except msgspec.ValidationError:  # JSON, but not a list
                 return None, f"malformed page from {self._where(response.url)}: expected a JSON list"
             except msgspec.DecodeError:
@@ -525,7 +518,7 @@ class HubClient:
 
     def _router_at_once(self, content: bytes, url: str) -> list[msgspec.Raw]:
         try:
-            return _read_router(content).data
+            return read_router(content).data
         except msgspec.ValidationError:
             raise HubRejected(f"{self._where(url)}: expected an object with a 'data' list") from None
         except msgspec.DecodeError as exc:

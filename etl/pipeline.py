@@ -28,10 +28,11 @@ from .hub import HubClient, resolve_token
 from .load import Loader, MergeCounts, MergeInput
 from .lock import refresh_lock
 from .maintenance import prune
-from .records import Again, HubModel, Known, Offer, Parser, Reject, Seen, loaded, parse_offers, router_salt
+from .records import Again, HubModel, Known, Offer, Parser, Reject, Seen, parse_offers, router_salt
 from .scd2 import At
 from .stamps import format_stamp, parse_stamp
 from .transform import ModelRow, to_row
+from .wire import loaded
 
 log = logging.getLogger("hfsnap.pipeline")
 BATCH = 1000  # models per staging insert: bounds the rows held in memory

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import threading
 from collections.abc import Iterable
@@ -18,6 +17,23 @@ from .checks import LICENSE_MAX, MODEL_ID_MAX, check_counters, check_item, check
 from .errors import RejectItem
 from .keyset import KeySet
 from .stamps import parse_stamp
+from .wire import (
+    SEP,
+    Item,
+    RouterEntry,
+    as_dict,
+    as_json,
+    id_of,
+    loaded,
+    raw_item_id,
+    read_card,
+    read_entries,
+    read_full,
+    read_item,
+    read_router_entry,
+    read_safetensors,
+    read_value,
+)
 
 GATED_VALUES = {False: "false", None: "false", "false": "false", "auto": "auto", "manual": "manual", True: "manual"}
 MAPPING_STATUSES = frozenset({"live", "staging", "error"})
@@ -59,7 +75,7 @@ class Seen(NamedTuple):
     when the fingerprint says nothing else changed)."""
 
     model_id: str
-    raw_hash: str  # SHA-1 of the item's content fields as sent (_Item), its router entry and TRANSFORM_VERSION
+    raw_hash: str  # SHA-1 of the item's content fields as sent (Item), its router entry and TRANSFORM_VERSION
     downloads: int | None
     likes: int | None
     trending_score: float | None
@@ -147,115 +163,12 @@ def item_id(item: Any) -> str | None:
     """The model id of a list item: `id`, or the legacy `modelId` of old-shape items that lack it."""
     if not isinstance(item, dict):
         return None
-    return _id_of(item.get("id"), item.get("modelId"))
+    return id_of(item.get("id"), item.get("modelId"))
 
 
 def fingerprint_key(raw_hash: str) -> int:
     """The 64-bit prefix of a fingerprint: what the run keeps in memory to recognise unchanged items."""
     return int(raw_hash[:16], 16)
-
-
-_NULL = msgspec.Raw(b"null")
-
-
-class _Item(
-    msgspec.Struct,
-    rename={
-        "model_id": "modelId",
-        "hub_id": "_id",
-        "created": "createdAt",
-        "modified": "lastModified",
-        "mapping": "inferenceProviderMapping",
-        "card": "cardData",
-        "trending": "trendingScore",
-        "dl_all": "downloadsAllTime",
-    },
-):
-    """An item as sent, read without building it: the id and the counters are values; every other field a HubModel
-    is built from stays JSON text (Raw), decoded only when needed. Equal text there (and an equal id) means an
-    equal record, so its hash (the fingerprint, Seen.raw_hash) tells the parser a model it has already transformed.
-    A missing field reads as null, as dict.get did; fields the transform does not read are skipped unread."""
-
-    id: object = None
-    model_id: object = None
-    hub_id: msgspec.Raw = _NULL
-    author: msgspec.Raw = _NULL
-    created: msgspec.Raw = _NULL
-    modified: msgspec.Raw = _NULL
-    gated: msgspec.Raw = _NULL
-    private: msgspec.Raw = _NULL
-    tags: msgspec.Raw = _NULL
-    pipeline_tag: msgspec.Raw = _NULL
-    library_name: msgspec.Raw = _NULL
-    safetensors: msgspec.Raw = _NULL
-    mapping: msgspec.Raw = _NULL
-    card: msgspec.Raw = _NULL
-    downloads: object = None
-    likes: object = None
-    trending: object = None
-    dl_all: object = None
-
-
-class _SafeTensors(msgspec.Struct):
-    total: object = None
-
-
-class _Total(msgspec.Struct):
-    total: int | float | None = None
-
-
-_read_item = msgspec.json.Decoder(_Item).decode
-_read_safetensors = msgspec.json.Decoder(_SafeTensors | None).decode
-_read_value = msgspec.json.Decoder().decode
-
-
-class _Entry(msgspec.Struct):
-    provider: object = None
-
-
-_read_entries = msgspec.json.Decoder(list[_Entry] | dict[str, object] | None).decode
-_SEP = b"\x1e"  # never in JSON text: control characters in strings are escaped
-
-
-def as_json(item: Any) -> bytes | msgspec.Raw:
-    """An item as JSON text: a page's items already are (msgspec.Raw); a dict (a test's, a fixture's) is encoded,
-    so there is one fingerprint recipe: the text as sent."""
-    if isinstance(item, (msgspec.Raw, bytes)):
-        return item
-    try:
-        return orjson.dumps(item)
-    except orjson.JSONEncodeError:  # an integer beyond 64 bits: the standard library writes it
-        return json.dumps(item).encode()
-
-
-def as_dict(text: bytes | msgspec.Raw) -> Any:
-    """An item's JSON text as Python values, the way every item was always read (orjson: a huge integer becomes a
-    float, as before). ValueError (orjson's JSONDecodeError) for text it refuses."""
-    return orjson.loads(memoryview(text))
-
-
-class _Ids(msgspec.Struct, rename={"model_id": "modelId"}):
-    id: object = None
-    model_id: object = None
-
-
-_read_ids = msgspec.json.Decoder(_Ids).decode
-
-
-def raw_item_id(text: bytes | msgspec.Raw) -> str | None:
-    """item_id of an item's JSON text (None for anything that is not an object with an id); its other fields are
-    skipped unread."""
-    try:
-        it = _read_ids(text)
-    except msgspec.DecodeError:
-        return None
-    return _id_of(it.id, it.model_id)
-
-
-def _id_of(value: object, legacy: object) -> str | None:
-    if value is None:
-        value = legacy
-    return value if isinstance(value, str) and value.strip() else None
 
 
 class Parser:
@@ -301,12 +214,12 @@ class Parser:
         text = as_json(item)
         values = loaded if text is item else lambda _: item  # a rejects row keeps the item as it came
         try:
-            it = _read_item(text)
+            it = read_item(text)
         except msgspec.DecodeError as exc:  # not an object, or a counter no float can hold
             model_id = raw_item_id(text)
             reason = NO_ID if model_id is None else printable(f"item: unreadable ({exc})")
             return Reject(model_id, reason, values(text))
-        model_id = _id_of(it.id, it.model_id)
+        model_id = id_of(it.id, it.model_id)
         if model_id is None:
             return Reject(None, NO_ID, values(text))
         with self._lock:
@@ -322,9 +235,9 @@ class Parser:
                 seen = _counted(it, model_id, raw_hash)
             except RejectItem as exc:
                 return Reject(model_id, printable(str(exc)), values(text))
-            st = _read_safetensors(it.safetensors)
+            st = read_safetensors(it.safetensors)
             params = None if st is None or st.total is None else int(st.total)  # type: ignore[call-overload]  # a number: checked when stored
-            return Known(seen, _read_value(it.pipeline_tag), params, _providers(it.mapping))
+            return Known(seen, read_value(it.pipeline_tag), params, _providers(it.mapping))
         if text is item:  # a page's item: most are stored as they come, read typed (msgspec) without a dict
             model = _typed_model(text, it, model_id, raw_hash)
             if model is not None:
@@ -339,9 +252,9 @@ class Parser:
         except RejectItem as exc:
             return Reject(model_id, printable(str(exc)), full)
 
-    def _fingerprint(self, it: _Item, model_id: str) -> str:
+    def _fingerprint(self, it: Item, model_id: str) -> str:
         """SHA-1 of the content as sent (its JSON text), the router entry's digest and TRANSFORM_VERSION."""
-        content = _SEP.join(
+        content = SEP.join(
             (
                 model_id.encode("utf-8", "surrogatepass"),
                 it.hub_id,
@@ -364,27 +277,16 @@ class Parser:
         return digest.hexdigest()
 
 
-def loaded(text: Any) -> Any:
-    """An item (or router entry) for a rejects row: the values of JSON text, or the text if even that cannot be
-    decoded; anything else as it is."""
-    if not isinstance(text, (msgspec.Raw, bytes)):
-        return text
-    try:
-        return as_dict(text)
-    except ValueError:
-        return bytes(text).decode("utf-8", "replace")
-
-
 def _providers(mapping: msgspec.Raw) -> list[str]:
     """named_providers of a mapping still in JSON text."""
     try:
         return _read_providers(mapping)
     except msgspec.DecodeError:
-        return named_providers(_read_value(mapping))
+        return named_providers(read_value(mapping))
 
 
 def _read_providers(mapping: msgspec.Raw) -> list[str]:
-    entries = _read_entries(mapping)
+    entries = read_entries(mapping)
     if entries is None:
         return []
     if isinstance(entries, dict):
@@ -392,11 +294,11 @@ def _read_providers(mapping: msgspec.Raw) -> list[str]:
     return [e.provider for e in entries if isinstance(e.provider, str)]
 
 
-def _again(it: _Item, model_id: str) -> Again:
+def _again(it: Item, model_id: str) -> Again:
     """What a listing's bookkeeping reads of a later copy (unchecked values it cannot use become None)."""
     try:
-        tag = _read_value(it.pipeline_tag)
-        st = _read_safetensors(it.safetensors)
+        tag = read_value(it.pipeline_tag)
+        st = read_safetensors(it.safetensors)
         total = None if st is None else st.total
     except msgspec.DecodeError:
         tag = total = None
@@ -410,8 +312,8 @@ def _again(it: _Item, model_id: str) -> Again:
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
-def _counted(it: _Item, model_id: str, raw_hash: str) -> Seen:
-    """This run's counters of an item read as _Item: the common case (plain 64-bit ints, a finite score) settled in
+def _counted(it: Item, model_id: str, raw_hash: str) -> Seen:
+    """This run's counters of an item read as Item: the common case (plain 64-bit ints, a finite score) settled in
     one pass, anything else checked (check_counters) and typed (_seen) the usual way."""
     downloads, likes, trending, dl_all = it.downloads, it.likes, it.trending, it.dl_all
     if (
@@ -447,37 +349,13 @@ def _seen(item: dict[str, Any], model_id: str, raw_hash: str) -> Seen:
 to_model = Parser()  # with nothing known: every item with an id is parsed whole (or rejected)
 
 
-class _Full(msgspec.Struct, rename={"created": "createdAt", "modified": "lastModified", "card": "cardData"}):
-    """A new item in the types parse_model accepts: one that is not (or holds what check_item refuses) is read the
-    dict way instead, which names what is wrong with it."""
-
-    author: str | None = None
-    created: str | None = None
-    modified: str | None = None
-    gated: bool | str | None = None
-    private: bool | None = None
-    tags: list[str] | None = None
-    pipeline_tag: str | None = None
-    library_name: str | None = None
-    safetensors: _Total | None = None
-    card: msgspec.Raw = _NULL
-
-
-class _Card(msgspec.Struct):
-    license: object = None
-
-
-_read_full = msgspec.json.Decoder(_Full).decode
-_read_card = msgspec.json.Decoder(_Card | None).decode
-
-
-def _typed_model(text: msgspec.Raw | bytes, it: _Item, model_id: str, raw_hash: str) -> HubModel | None:
+def _typed_model(text: msgspec.Raw | bytes, it: Item, model_id: str, raw_hash: str) -> HubModel | None:
     """parse_model of an item that check_item and parse_model accept, read typed; None for any other item (the
     dict path then rejects it with its reason, or reads what typing cannot, as a mapping with problems)."""
     try:
-        full = _read_full(text)
-        card = _read_card(it.card)
-        mapping = _read_value(it.mapping)
+        full = read_full(text)
+        card = read_card(it.card)
+        mapping = read_value(it.mapping)
         seen = _counted(it, model_id, raw_hash)
     except (msgspec.DecodeError, RejectItem):
         return None
@@ -646,29 +524,6 @@ def router_text(offers: tuple[Offer, ...]) -> bytes:
     return orjson.dumps(offers, default=tuple)
 
 
-class _Pricing(msgspec.Struct):
-    input: object = None
-    output: object = None
-
-
-class _RouterOffer(msgspec.Struct):
-    provider: object = None
-    status: object = None
-    context_length: object = None
-    pricing: _Pricing | None = None
-    supports_tools: object = None
-    supports_structured_output: object = None
-    is_model_author: object = None
-
-
-class _RouterEntry(msgspec.Struct):
-    id: object = None
-    providers: list[_RouterOffer] | None = None
-
-
-_read_router_entry = msgspec.json.Decoder(_RouterEntry).decode
-
-
 def parse_offers(entry: Any) -> tuple[str, tuple[Offer, ...]]:
     """One element of the router's /v1/models `data` -> (model id, offers sorted by provider).
 
@@ -677,7 +532,7 @@ def parse_offers(entry: Any) -> tuple[str, tuple[Offer, ...]]:
     """
     if isinstance(entry, msgspec.Raw):
         try:
-            typed = _read_router_entry(entry)
+            typed = read_router_entry(entry)
         except msgspec.DecodeError:
             return parse_offers(loaded(entry))
         return _typed_offers(typed)
@@ -701,8 +556,8 @@ def parse_offers(entry: Any) -> tuple[str, tuple[Offer, ...]]:
     return entry["id"], tuple(offers[k] for k in sorted(offers))
 
 
-def _typed_offers(entry: _RouterEntry) -> tuple[str, tuple[Offer, ...]]:
-    """parse_offers of an entry read as _RouterEntry: the same offers, the same reasons to reject it."""
+def _typed_offers(entry: RouterEntry) -> tuple[str, tuple[Offer, ...]]:
+    """parse_offers of an entry read as RouterEntry: the same offers, the same reasons to reject it."""
     model_id = entry.id
     if not isinstance(model_id, str):
         raise RejectItem("router entry without an id")

@@ -12,7 +12,8 @@ from etl.config import HubConfig
 from etl.errors import CursorLoop, HubRejected, HubStatus, HubTransient, RejectItem
 from etl.fakehub import generate_catalog, make_app, parse_fault
 from etl.hub import HubClient, parse_next, retry_wait
-from etl.records import Offer, as_dict, parse_offers
+from etl.records import Offer, parse_offers
+from etl.wire import as_dict
 
 BASE = "http://hub.test"
 PARAMS = [("inference_provider", "all"), ("limit", "50")]

@@ -9,8 +9,9 @@ from test_transform import ITEM
 from etl.config import HubConfig
 from etl.hub import HubClient
 from etl.keyset import KeySet
-from etl.records import NO_ID, HubModel, Known, Parser, Reject, as_json, fingerprint_key, to_model
+from etl.records import NO_ID, HubModel, Known, Parser, Reject, fingerprint_key, to_model
 from etl.transform import to_row
+from etl.wire import as_json
 
 
 def _known(item: dict) -> Parser:
