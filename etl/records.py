@@ -222,9 +222,9 @@ class Parser:
         model_id = id_of(it.id, it.model_id)
         if model_id is None:
             return Reject(None, NO_ID, values(text))
-        with self._lock:
-            again = hash(model_id) in self.taken
-        if again:
+        # Read without the lock: a copy taken a moment ago may be missed, which costs only a full read (take(),
+        # under the lock, is what decides which copy the pipeline keeps).
+        if hash(model_id) in self.taken:
             return _again(it, model_id)
         raw_hash = self._fingerprint(it, model_id)
         if fingerprint_key(raw_hash) in self.known:
