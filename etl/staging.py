@@ -11,10 +11,18 @@ from .scd2 import OFFERS
 metadata = sa.MetaData()
 
 
-def _stage(name: str, *columns: tuple[sa.Table, str] | sa.Column[object]) -> sa.Table:
-    """A temporary table whose columns copy the named schema columns (all nullable, no keys while it fills)."""
+def _stage(name: str, *columns: tuple[sa.Table, str] | sa.Column[object], key: tuple[str, ...] = ()) -> sa.Table:
+    """A temporary table whose columns copy the named schema columns (all nullable but its `key`).
+
+    Without a `key` it is a heap that gets its unique index once it is full (see KEYS). With one it is keyed from
+    the start (on SQLite WITHOUT ROWID: the rows live in the key's B-tree): no index to build and no sort at the merge,
+    and a lookup by key is one B-tree descent, not an index search and then the row's.
+    """
     cols = [c if isinstance(c, sa.Column) else sa.Column(c[1], c[0].c[c[1]].type) for c in columns]
-    return sa.Table(name, metadata, *cols, prefixes=["TEMPORARY"])
+    for col in cols:
+        if col.name in key:
+            col.primary_key, col.nullable, col.autoincrement = True, False, False
+    return sa.Table(name, metadata, *cols, prefixes=["TEMPORARY"], sqlite_with_rowid=not key)
 
 
 def _of(table: sa.Table, *names: str) -> list[tuple[sa.Table, str]]:
@@ -44,6 +52,7 @@ seen = _stage(
     sa.Column("in_catalog", schema.BOOL),
     *_of(schema.metric_spans, *_METRICS),
     (schema.models, "model_key"),
+    key=("model_id",),
 )
 # Only models whose fingerprint moved (or that are new): the full normalized row.
 models = _stage(
@@ -52,6 +61,7 @@ models = _stage(
 mappings = _stage(
     "stage_mappings",
     *_of(schema.model_providers, "model_id", "provider", "provider_model_id", "status", "task", "adapter"),
+    key=("model_id", "provider"),
 )
 offers = _stage("stage_offers", *_of(schema.provider_offers, "model_id", "provider", *OFFERS.tracked))
 proven = _stage("stage_proven", (schema.providers, "provider"))
@@ -61,11 +71,10 @@ rejects = _stage("stage_rejects", *_of(schema.rejects, "source", "model_id", "re
 
 TABLES = (seen, models, mappings, offers, proven, providers, rankings, rejects)
 # Unique, built once the tables are full (sorted, faster than a B-tree filled in random order): a model staged
-# twice fails the run instead of doubling it.
+# twice fails the run instead of doubling it. stage_seen and stage_mappings are keyed from the start instead: their
+# rows are small, so a B-tree filled in random order costs less than building an index on the merge's critical path.
 KEYS: dict[sa.Table, tuple[str, ...]] = {
-    seen: ("model_id",),
     models: ("model_id",),
-    mappings: ("model_id", "provider"),
     offers: ("model_id", "provider"),
     proven: ("provider",),
     providers: ("provider",),
