@@ -287,7 +287,8 @@ class Loader:
         self._insert(staging.proven, [(p,) for p in sorted(inp.proven_providers)])
         self._insert(staging.providers, [(p, int(k)) for p, k in sorted(inp.providers.items())])
         self._insert(staging.rankings, list(inp.rankings))
-        staging.index(self.conn, *(t for t in staging.KEYS if t is not staging.offers or not self._offers_indexed))
+        built = (*staging.EARLY, *([staging.offers] if self._offers_indexed else []))
+        staging.index(self.conn, *(t for t in staging.KEYS if t not in built))
         if self._promoted:
             seen = staging.seen
             self.conn.execute(

@@ -70,9 +70,11 @@ rankings = _stage("stage_rankings", *_of(schema.ranking_spans, "source", "sort",
 rejects = _stage("stage_rejects", *_of(schema.rejects, "source", "model_id", "reason", "payload"))
 
 TABLES = (seen, models, mappings, offers, proven, providers, rankings, rejects)
-# Unique, built once the tables are full (sorted, faster than a B-tree filled in random order): a model staged
-# twice fails the run instead of doubling it. stage_seen and stage_mappings are keyed from the start instead: their
-# rows are small, so a B-tree filled in random order costs less than building an index on the merge's critical path.
+# Unique indexes: a model staged twice fails the run instead of doubling it. stage_seen and stage_mappings are keyed
+# by their primary key instead, and stage_models gets its index with the table (EARLY): a B-tree filled in random
+# order costs more in all than one built sorted once the table is full, but that build would run on the merge's
+# critical path, after the listings; while they run, the loading thread's SQL leaves the GIL to the listing threads.
+# The other indexes are built once their tables are full (the offers' as soon as the router's list is read).
 KEYS: dict[sa.Table, tuple[str, ...]] = {
     models: ("model_id",),
     offers: ("model_id", "provider"),
@@ -82,10 +84,14 @@ KEYS: dict[sa.Table, tuple[str, ...]] = {
 }
 
 
+EARLY = (models,)
+
+
 def create(conn: Connection) -> None:
     for table in TABLES:
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table.name}")
         table.create(conn)
+    index(conn, *EARLY)
 
 
 def index(conn: Connection, *tables: sa.Table) -> None:
