@@ -125,7 +125,8 @@ class Loader:
     def _insert(self, table: sa.Table, rows: Sequence[tuple[Any, ...]]) -> None:
         """Positional rows into the first columns of a staging table."""
         if rows:
-            stage_rows(self.conn, table.name, [c.name for c in table.columns][: len(rows[0])], rows)
+            target = staging.filled(table).name
+            stage_rows(self.conn, target, [c.name for c in table.columns][: len(rows[0])], rows)
 
     def create_staging(self) -> None:
         self._do(staging.create, self.conn).result()
@@ -287,8 +288,8 @@ class Loader:
         self._insert(staging.proven, [(p,) for p in sorted(inp.proven_providers)])
         self._insert(staging.providers, [(p, int(k)) for p, k in sorted(inp.providers.items())])
         self._insert(staging.rankings, list(inp.rankings))
-        built = (*staging.EARLY, *([staging.offers] if self._offers_indexed else []))
-        staging.index(self.conn, *(t for t in staging.KEYS if t not in built))
+        staging.cluster(self.conn)
+        staging.index(self.conn, *(t for t in staging.KEYS if t is not staging.offers or not self._offers_indexed))
         if self._promoted:
             seen = staging.seen
             self.conn.execute(
