@@ -68,7 +68,7 @@ def _check_string(value: Any, what: str, limit: int) -> None:
             raise RejectItem(f"{what}: {len(value)} characters (at most {limit} are stored)")
 
 
-def _plain_tags(tags: list[Any]) -> bool:
+def plain_tags(tags: list[Any]) -> bool:
     """Strings, none with a NUL, none longer than a licence tag may be: the common case, settled in C loops."""
     try:
         joined = "\n".join(tags)
@@ -100,17 +100,17 @@ def check_item(item: dict[str, Any]) -> None:
     if isinstance(st, dict):
         _check_number(st.get("total"), "safetensors.total", INT64)
     tags = item.get("tags")
-    if isinstance(tags, list) and not _plain_tags(tags):
+    if isinstance(tags, list) and not plain_tags(tags):
         for tag in tags:
             if isinstance(tag, str):
                 _check_string(tag, "tags", LICENSE_MAX + 8 if tag.startswith("license:") else 1 << 20)
     card = item.get("cardData")
     if isinstance(card, dict):
         _check_string(card.get("license"), "cardData.license", LICENSE_MAX)
-    _check_mappings(item.get("inferenceProviderMapping"))
+    check_mappings(item.get("inferenceProviderMapping"))
 
 
-def _check_mappings(raw: Any) -> None:
+def check_mappings(raw: Any) -> None:
     entries: Iterable[Any]
     if isinstance(raw, dict):
         for provider in raw:

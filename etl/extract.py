@@ -17,7 +17,8 @@ from typing import Any
 from .config import SORT_KEYS, Config, SourceConfig
 from .errors import CursorLoop, HubError, HubRejected, HubStatus, NoProgress
 from .hub import HubClient
-from .records import Again, HubModel, Known, Parser, Reject, canonical_json, item_id, to_model
+from .records import Again, HubModel, Known, Parser, Reject, canonical_json, to_model
+from .wire import raw_item_id
 
 log = logging.getLogger("hfsnap.extract")
 
@@ -504,7 +505,7 @@ class Extractor:
             page = next(iter(self.client.iter_pages("/api/models", params)))
         except (HubError, StopIteration):
             return False
-        ids = {hash(m) for m in map(item_id, page.body) if m is not None}
+        ids = {hash(m) for m in map(raw_item_id, page.body) if m is not None}
         ended = bool(ids) and ids <= listing.ids
         log.info("%s ends on a full page: %s", listing.partition, "an exact multiple" if ended else "capped")
         return ended

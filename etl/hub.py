@@ -17,11 +17,13 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 import ijson
+import msgspec
 import orjson
 
 from .config import HubConfig
 from .errors import CursorLoop, HubRejected, HubStatus, HubTransient, HubUnreachable
 from .redaction import host_of, redact
+from .wire import read_page, read_router
 
 log = logging.getLogger("hfsnap.hub")
 
@@ -188,9 +190,12 @@ class Breaker:
                 self.tripped = f"{why} ({self._row} requests in a row failed, no answer for {silent:.0f}s)"
 
 
+ROUTER_AT_ONCE = 48 << 20  # bytes: a router list up to this size is held whole while it is split (about 300,000 models)
+
+
 @dataclass
 class Page:
-    """One JSON response: the decoded body, the next URL (if any) and the request's URL."""
+    """One JSON response: the decoded body (a listing's: its items as JSON text), the next URL and the URL."""
 
     url: str
     body: Any
@@ -427,7 +432,18 @@ class HubClient:
         return f"response from {self._where(response.url)} exceeds {limit} = {self.hub.max_response_mb * scale:g} MB"
 
     def _decode(self, response: httpx.Response, content: bytes, expect: type | None) -> tuple[Any, str | None]:
-        """The JSON body, or why it is not the document the API promises."""
+        """The JSON body, or why it is not the document the API promises.
+
+        A list (`expect=list`: a listing page) is checked whole but its items stay JSON text (msgspec.Raw): each is
+        read once, by records.Parser, which builds only what it needs of it.
+        """
+        if expect is list:
+            try:
+                return read_page(content), None
+            except msgspec.ValidationError:  # JSON, but not a list
+                return None, f"malformed page from {self._where(response.url)}: expected a JSON list"
+            except msgspec.DecodeError:
+                return None, f"malformed JSON from {self._where(response.url)} ({len(content)} bytes)"
         try:
             body = orjson.loads(content)
         except orjson.JSONDecodeError:
@@ -475,10 +491,19 @@ class HubClient:
             url = nxt
 
     def router_models(self) -> Iterator[Any]:
-        """GET {router}/v1/models -> its `data` entries, parsed as they are read (the list grows with the catalog)."""
+        """GET {router}/v1/models -> its `data` entries, each as JSON text (msgspec.Raw) for records.parse_offers.
+
+        A list of up to ROUTER_AT_ONCE bytes is checked and split at once, fast; a longer one (the list grows with
+        the catalog) is parsed as it is read, each entry a dict, so memory stays bounded.
+        """
         url = self.hub.router + "/v1/models"
         with tempfile.SpooledTemporaryFile(max_size=8 << 20) as body:
             self._request("GET", url, sink=body)
+            size = body.seek(0, 2)
+            body.seek(0)
+            if size <= ROUTER_AT_ONCE:
+                yield from self._router_at_once(body.read(), url)
+                return
             count = 0
             try:
                 for entry in ijson.items(body, "data.item", use_float=True):
@@ -490,6 +515,14 @@ class HubClient:
                 body.seek(0)
                 if b'"data"' not in body.read(1 << 16):
                     raise HubRejected(f"{self._where(url)}: expected an object with a 'data' list")
+
+    def _router_at_once(self, content: bytes, url: str) -> list[msgspec.Raw]:
+        try:
+            return read_router(content).data
+        except msgspec.ValidationError:
+            raise HubRejected(f"{self._where(url)}: expected an object with a 'data' list") from None
+        except msgspec.DecodeError as exc:
+            raise HubRejected(f"malformed JSON from {self._where(url)} after 0 entries: {exc}") from None
 
     def chat_probe(self, model: str, provider: str, timeout_s: float) -> httpx.Response:
         """One billed, one-token chat completion through the router; no retries (the outcome is the datum)."""

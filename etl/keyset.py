@@ -34,8 +34,9 @@ class KeySet:
         key &= MASK
         if key in self._recent:
             return True
-        i = bisect_left(self._sorted, key)
-        return i < len(self._sorted) and self._sorted[i] == key
+        settled = self._sorted  # one array throughout: _settle may swap in a larger one meanwhile
+        i = bisect_left(settled, key)
+        return i < len(settled) and settled[i] == key
 
     def add(self, key: int) -> bool:
         """Add `key`; False if it was already there."""

@@ -32,6 +32,7 @@ from .records import Again, HubModel, Known, Offer, Parser, Reject, Seen, parse_
 from .scd2 import At
 from .stamps import format_stamp, parse_stamp
 from .transform import ModelRow, to_row
+from .wire import loaded
 
 log = logging.getLogger("hfsnap.pipeline")
 BATCH = 1000  # models per staging insert: bounds the rows held in memory
@@ -231,7 +232,7 @@ def _stage_router(
                 if hash(model_id) in salts:  # staged once: a second entry would break the staging table's key
                     raise RejectItem(f"router entry {model_id}: listed again (the first entry is kept)")
             except RejectItem as exc:
-                loader.add_reject("router", entry, checks.printable(str(exc)), in_catalog=False)
+                loader.add_reject("router", loaded(entry), checks.printable(str(exc)), in_catalog=False)
                 continue
             loader.stage_offers(model_id, offers)
             salts[hash(model_id)] = router_salt(offers)

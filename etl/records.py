@@ -10,35 +10,35 @@ from collections.abc import Mapping as Mapping_
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+import msgspec
 import orjson
 
-from .checks import check_counters, check_item, printable
+from .checks import LICENSE_MAX, MODEL_ID_MAX, check_counters, check_item, check_mappings, plain_tags, printable
 from .errors import RejectItem
 from .keyset import KeySet
 from .stamps import parse_stamp
+from .wire import (
+    SEP,
+    Item,
+    RouterEntry,
+    as_dict,
+    as_json,
+    id_of,
+    loaded,
+    raw_item_id,
+    read_card,
+    read_entries,
+    read_full,
+    read_item,
+    read_router_entry,
+    read_safetensors,
+    read_value,
+)
 
 GATED_VALUES = {False: "false", None: "false", "false": "false", "auto": "auto", "manual": "manual", True: "manual"}
 MAPPING_STATUSES = frozenset({"live", "staging", "error"})
-# Every item field a HubModel is built from except the counters: equal values here mean an equal record, so their
-# hash (the fingerprint, Seen.raw_hash) tells the parser a model it has already transformed.
-CONTENT_KEYS = (
-    "id",
-    "modelId",
-    "_id",
-    "author",
-    "createdAt",
-    "lastModified",
-    "gated",
-    "private",
-    "tags",
-    "pipeline_tag",
-    "library_name",
-    "safetensors",
-    "inferenceProviderMapping",
-    "cardData",
-)
 # Bump when transform.to_row's output (or the fingerprint's recipe) changes: every model is then transformed again.
-TRANSFORM_VERSION = b"3"
+TRANSFORM_VERSION = b"4"
 NO_ID = "item without an id"
 _STATUS_RANK = {"live": 0, "staging": 1, "error": 2}  # which of two entries for one provider wins
 _REQUIRED = ("providerId", "status", "task")  # what huggingface_hub requires of an entry (hub-api.md section 3)
@@ -57,8 +57,7 @@ class Mapping(NamedTuple):
 class Offer(NamedTuple):
     """One router entry for a (model, provider) pair; prices in USD per 1M tokens.
 
-    A NamedTuple: made once per router entry and provider every run, several times faster than a frozen dataclass;
-    its repr (the router digest in every fingerprint) is the same text the dataclass gave.
+    A NamedTuple: made once per router entry and provider every run, several times faster than a frozen dataclass.
     """
 
     provider: str
@@ -76,7 +75,7 @@ class Seen(NamedTuple):
     when the fingerprint says nothing else changed)."""
 
     model_id: str
-    raw_hash: str  # SHA-1 of the item's CONTENT_KEYS values as sent, its router entry and TRANSFORM_VERSION
+    raw_hash: str  # SHA-1 of the item's content fields as sent (Item), its router entry and TRANSFORM_VERSION
     downloads: int | None
     likes: int | None
     trending_score: float | None
@@ -164,10 +163,7 @@ def item_id(item: Any) -> str | None:
     """The model id of a list item: `id`, or the legacy `modelId` of old-shape items that lack it."""
     if not isinstance(item, dict):
         return None
-    value: object = item.get("id")
-    if value is None:
-        value = item.get("modelId")
-    return value if isinstance(value, str) and value.strip() else None
+    return id_of(item.get("id"), item.get("modelId"))
 
 
 def fingerprint_key(raw_hash: str) -> int:
@@ -214,65 +210,112 @@ class Parser:
             return self.taken.add(key)
 
     def __call__(self, item: Any) -> HubModel | Known | Reject | Again:
-        model_id = item_id(item)
+        """One item: a page's JSON text (msgspec.Raw), or a dict (tests, fixtures: encoded first)."""
+        text = as_json(item)
+        values = loaded if text is item else lambda _: item  # a rejects row keeps the item as it came
+        try:
+            it = read_item(text)
+        except msgspec.DecodeError as exc:  # not an object, or a counter no float can hold
+            model_id = raw_item_id(text)
+            reason = NO_ID if model_id is None else printable(f"item: unreadable ({exc})")
+            return Reject(model_id, reason, values(text))
+        model_id = id_of(it.id, it.model_id)
         if model_id is None:
-            return Reject(None, NO_ID, item)
-        with self._lock:
-            again = hash(model_id) in self.taken
-        if again:
-            return _again(item, model_id)
-        get = item.get
+            return Reject(None, NO_ID, values(text))
+        # Read without the lock: a copy taken a moment ago may be missed, which costs only a full read (take(),
+        # under the lock, is what decides which copy the pipeline keeps).
+        if hash(model_id) in self.taken:
+            return _again(it, model_id)
+        raw_hash = self._fingerprint(it, model_id)
+        if fingerprint_key(raw_hash) in self.known:
+            # Its content passed check_item and parse_model in the run that stored this fingerprint (a change of
+            # either bumps TRANSFORM_VERSION): only the counters, outside the content, are checked again, and
+            # only what extraction needs is decoded.
+            try:
+                seen = _counted(it, model_id, raw_hash)
+            except RejectItem as exc:
+                return Reject(model_id, printable(str(exc)), values(text))
+            st = read_safetensors(it.safetensors)
+            params = None if st is None or st.total is None else int(st.total)  # type: ignore[call-overload]  # a number: checked when stored
+            return Known(seen, read_value(it.pipeline_tag), params, _providers(it.mapping))
+        if text is item:  # a page's item: most are stored as they come, read typed (msgspec) without a dict
+            model = _typed_model(text, it, model_id, raw_hash)
+            if model is not None:
+                return model
         try:
-            raw_hash = self._fingerprint(item, model_id)
-            if fingerprint_key(raw_hash) in self.known:
-                # Its content passed check_item and parse_model in the run that stored this fingerprint (a change
-                # of either bumps TRANSFORM_VERSION): only the counters, outside the content, are checked again.
-                st = get("safetensors")
-                params = st.get("total") if isinstance(st, dict) else None
-                providers = named_providers(get("inferenceProviderMapping"))
-                seen = _checked_seen(item, model_id, raw_hash)
-                return Known(seen, get("pipeline_tag"), None if params is None else int(params), providers)
-            check_item(item)  # first what no backend can store, then the counters, then each field
-            return parse_model(item, _seen(item, model_id, raw_hash))
+            full = item if isinstance(item, dict) else as_dict(text)
+        except ValueError as exc:  # orjson refuses what msgspec skipped over (an infinite number in a field)
+            return Reject(model_id, printable(f"item: unreadable ({exc})"), values(text))
+        try:
+            check_item(full)  # first what no backend can store, then the counters, then each field
+            return parse_model(full, _seen(full, model_id, raw_hash))
         except RejectItem as exc:
-            return Reject(model_id, printable(str(exc)), item)
+            return Reject(model_id, printable(str(exc)), full)
 
-    def _fingerprint(self, item: dict[str, Any], model_id: str) -> str:
-        """SHA-1 of the content as sent, the router entry's digest and TRANSFORM_VERSION."""
-        try:
-            content = orjson.dumps(list(map(item.get, CONTENT_KEYS)))
-        except orjson.JSONEncodeError as exc:  # an integer beyond 64 bits, say: check_item names the usual ones
-            check_item(item)
-            raise RejectItem(f"item: a value no JSON column can hold ({exc})") from None
+    def _fingerprint(self, it: Item, model_id: str) -> str:
+        """SHA-1 of the content as sent (its JSON text), the router entry's digest and TRANSFORM_VERSION."""
+        content = SEP.join(
+            (
+                model_id.encode("utf-8", "surrogatepass"),
+                it.hub_id,
+                it.author,
+                it.created,
+                it.modified,
+                it.gated,
+                it.private,
+                it.tags,
+                it.pipeline_tag,
+                it.library_name,
+                it.safetensors,
+                it.mapping,
+                it.card,
+            )
+        )
         digest = hashlib.sha1(content)
         digest.update(self.salts.get(hash(model_id), b""))
         digest.update(TRANSFORM_VERSION)
         return digest.hexdigest()
 
 
-def _again(item: dict[str, Any], model_id: str) -> Again:
+def _providers(mapping: msgspec.Raw) -> list[str]:
+    """named_providers of a mapping still in JSON text."""
+    try:
+        return _read_providers(mapping)
+    except msgspec.DecodeError:
+        return named_providers(read_value(mapping))
+
+
+def _read_providers(mapping: msgspec.Raw) -> list[str]:
+    entries = read_entries(mapping)
+    if entries is None:
+        return []
+    if isinstance(entries, dict):
+        return [k for k in entries if isinstance(k, str)]
+    return [e.provider for e in entries if isinstance(e.provider, str)]
+
+
+def _again(it: Item, model_id: str) -> Again:
     """What a listing's bookkeeping reads of a later copy (unchecked values it cannot use become None)."""
-    get = item.get
-    tag = get("pipeline_tag")
-    st = get("safetensors")
-    total = st.get("total") if isinstance(st, dict) else None
+    try:
+        tag = read_value(it.pipeline_tag)
+        st = read_safetensors(it.safetensors)
+        total = None if st is None else st.total
+    except msgspec.DecodeError:
+        tag = total = None
     if not (type(total) is int or (type(total) is float and math.isfinite(total))):
         total = None
     return Again(
-        model_id,
-        tag if type(tag) is str else None,
-        None if total is None else int(total),
-        named_providers(get("inferenceProviderMapping")),
+        model_id, tag if type(tag) is str else None, None if total is None else int(total), _providers(it.mapping)
     )
 
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
-def _checked_seen(item: dict[str, Any], model_id: str, raw_hash: str) -> Seen:
-    """check_counters, then _seen: the common case (plain 64-bit ints, a finite score) settled in one pass."""
-    get = item.get
-    downloads, likes, trending, dl_all = get("downloads"), get("likes"), get("trendingScore"), get("downloadsAllTime")
+def _counted(it: Item, model_id: str, raw_hash: str) -> Seen:
+    """This run's counters of an item read as Item: the common case (plain 64-bit ints, a finite score) settled in
+    one pass, anything else checked (check_counters) and typed (_seen) the usual way."""
+    downloads, likes, trending, dl_all = it.downloads, it.likes, it.trending, it.dl_all
     if (
         type(downloads) is int
         and type(likes) is int
@@ -286,8 +329,9 @@ def _checked_seen(item: dict[str, Any], model_id: str, raw_hash: str) -> Seen:
         )
     ):
         return Seen(model_id, raw_hash, downloads, likes, float(trending), dl_all)
-    check_counters(item)
-    return _seen(item, model_id, raw_hash)
+    counters = {"downloads": downloads, "likes": likes, "trendingScore": trending, "downloadsAllTime": dl_all}
+    check_counters(counters)
+    return _seen(counters, model_id, raw_hash)
 
 
 def _seen(item: dict[str, Any], model_id: str, raw_hash: str) -> Seen:
@@ -303,6 +347,61 @@ def _seen(item: dict[str, Any], model_id: str, raw_hash: str) -> Seen:
 
 
 to_model = Parser()  # with nothing known: every item with an id is parsed whole (or rejected)
+
+
+def _typed_model(text: msgspec.Raw | bytes, it: Item, model_id: str, raw_hash: str) -> HubModel | None:
+    """parse_model of an item that check_item and parse_model accept, read typed; None for any other item (the
+    dict path then rejects it with its reason, or reads what typing cannot, as a mapping with problems)."""
+    try:
+        full = read_full(text)
+        card = read_card(it.card)
+        mapping = read_value(it.mapping)
+        seen = _counted(it, model_id, raw_hash)
+    except (msgspec.DecodeError, RejectItem):
+        return None
+    tags, license_ = full.tags or [], card.license if card is not None else None
+    total = None if full.safetensors is None else full.safetensors.total
+    if not (
+        _storable(model_id, MODEL_ID_MAX)
+        and _storable(full.author, 255)
+        and _storable(full.pipeline_tag, 64)
+        and _storable(full.library_name, 64)
+        and _storable(full.created, 32)
+        and _storable(full.modified, 32)
+        and (license_ is None or not isinstance(license_, str) or _storable(license_, LICENSE_MAX))
+        and (total is None or (math.isfinite(total) and _INT64_MIN <= total <= _INT64_MAX))
+        and plain_tags(tags)
+        and full.gated in GATED_VALUES
+    ):
+        return None
+    try:
+        check_mappings(mapping)
+        mappings, problems = parse_mappings(mapping)
+        created_epoch = _epoch(full.created)
+    except RejectItem:
+        return None
+    if problems:  # its rejects row wants the item as sent: the dict path keeps it
+        return None
+    tag_tuple = tuple(sorted(set(tags)))
+    return HubModel(
+        seen,
+        full.author or (model_id.split("/", 1)[0] if "/" in model_id else None),
+        full.pipeline_tag,
+        full.library_name,
+        GATED_VALUES[full.gated],
+        bool(full.private),
+        full.created,
+        created_epoch,
+        full.modified,
+        None if total is None else int(total),
+        license_ if isinstance(license_, str) else _license(tag_tuple, None),
+        tag_tuple,
+        mappings,
+    )
+
+
+def _storable(value: str | None, limit: int) -> bool:
+    return value is None or (len(value) <= limit and "\x00" not in value)
 
 
 def parse_model(item: dict[str, Any], seen: Seen) -> HubModel:
@@ -415,12 +514,28 @@ def named_providers(raw: Any) -> list[str]:
 
 
 def router_salt(offers: tuple[Offer, ...]) -> bytes:
-    """A model's router offers (sorted by provider) as the 8-byte digest its fingerprint includes."""
-    return hashlib.blake2b(repr(offers).encode(), digest_size=8).digest()
+    """A model's router offers (sorted by provider) as the 8-byte digest its fingerprint includes: of their JSON
+    text (router_text), the same for offers read from the router and read back from storage."""
+    return hashlib.blake2b(router_text(offers), digest_size=8).digest()
+
+
+def router_text(offers: tuple[Offer, ...]) -> bytes:
+    """Offers as JSON arrays of their fields, in field order (a third of the time their repr took)."""
+    return orjson.dumps(offers, default=tuple)
 
 
 def parse_offers(entry: Any) -> tuple[str, tuple[Offer, ...]]:
-    """One element of the router's /v1/models `data` -> (model id, offers sorted by provider)."""
+    """One element of the router's /v1/models `data` -> (model id, offers sorted by provider).
+
+    JSON text (msgspec.Raw, HubClient.router_models) is read into typed structs, fields it does not use skipped;
+    an entry of another shape is read whole and takes the dict path, which names what is wrong with it.
+    """
+    if isinstance(entry, msgspec.Raw):
+        try:
+            typed = read_router_entry(entry)
+        except msgspec.DecodeError:
+            return parse_offers(loaded(entry))
+        return _typed_offers(typed)
     if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
         raise RejectItem("router entry without an id")
     offers: dict[str, Offer] = {}
@@ -439,6 +554,30 @@ def parse_offers(entry: Any) -> tuple[str, tuple[Offer, ...]]:
             is_model_author=_flag(p.get("is_model_author")),
         )
     return entry["id"], tuple(offers[k] for k in sorted(offers))
+
+
+def _typed_offers(entry: RouterEntry) -> tuple[str, tuple[Offer, ...]]:
+    """parse_offers of an entry read as RouterEntry: the same offers, the same reasons to reject it."""
+    model_id = entry.id
+    if not isinstance(model_id, str):
+        raise RejectItem("router entry without an id")
+    offers: dict[str, Offer] = {}
+    for p in entry.providers or ():
+        provider = p.provider
+        if not isinstance(provider, str):
+            raise RejectItem(f"router entry {model_id}: provider entry without a provider id")
+        pricing = p.pricing
+        offers[provider] = Offer(
+            provider,
+            p.status if isinstance(p.status, str) else None,
+            _num(p.context_length, int),
+            None if pricing is None else _num(pricing.input, float),
+            None if pricing is None else _num(pricing.output, float),
+            _flag(p.supports_tools),
+            _flag(p.supports_structured_output),
+            _flag(p.is_model_author),
+        )
+    return model_id, tuple(offers[k] for k in sorted(offers))
 
 
 def _opt_str(item: dict[str, Any], key: str) -> str | None:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
+from etl import hub
 from etl.config import HubConfig
-from etl.errors import CursorLoop, HubRejected, HubStatus, HubTransient
+from etl.errors import CursorLoop, HubRejected, HubStatus, HubTransient, RejectItem
 from etl.fakehub import generate_catalog, make_app, parse_fault
 from etl.hub import HubClient, parse_next, retry_wait
+from etl.records import Offer, parse_offers
+from etl.wire import as_dict
 
 BASE = "http://hub.test"
 PARAMS = [("inference_provider", "all"), ("limit", "50")]
@@ -31,7 +36,8 @@ def pages(c: HubClient) -> list:
 
 
 def test_follows_link_to_the_end(app):
-    got = [item["id"] for page in pages(client(app, [])) for item in page.body]
+    # A page's items come as JSON text, each read once by records.Parser.
+    got = [as_dict(item)["id"] for page in pages(client(app, [])) for item in page.body]
     assert len(got) == len(set(got)) == len(app.catalog.served_ids())
 
 
@@ -121,3 +127,66 @@ def test_parse_next_and_backoff_bounds():
     rng = random.Random(0)
     waits = [retry_wait(None, attempt, rng) for attempt in range(1, 12)]
     assert all(0 < w <= 300 for w in waits) and waits[-1] >= 150
+
+
+ROUTER_ENTRIES = [
+    {
+        "id": "acme/a",
+        "providers": [
+            {
+                "provider": "groq",
+                "status": "live",
+                "context_length": 8192,
+                "pricing": {"input": 0.1, "output": 0.2},
+                "supports_tools": True,
+            }
+        ],
+    },
+    {
+        "id": "acme/b",
+        "providers": [
+            {"provider": "z", "pricing": "free"},
+            {"provider": "y", "context_length": "long", "is_model_author": 0, "supports_structured_output": None},
+        ],
+    },
+    {"id": "acme/c", "providers": {"groq": {}}},
+    {"id": "acme/d", "providers": [{"status": "live"}]},
+    {"id": 7, "providers": []},
+    "not an entry",
+    {"id": "acme/e", "providers": None, "extra": {"deep": [1, 2.5, None]}},
+    {"id": "acme/f", "providers": [{"provider": "p", "pricing": {"input": 1e30, "output": True}}]},
+    {"id": "acme/g", "providers": ["groq"]},
+]
+
+
+def _router_reads(monkeypatch, at_once: int) -> list[object]:
+    """Every entry of one router list through parse_offers, as (model id, offers) or the reject's reason."""
+    body = json.dumps({"object": "list", "data": ROUTER_ENTRIES}).encode()
+    monkeypatch.setattr(hub, "ROUTER_AT_ONCE", at_once)
+    c = HubClient(HubConfig(), transport=httpx.MockTransport(lambda r: httpx.Response(200, content=body)))
+    out: list[object] = []
+    for entry in c.router_models():
+        try:
+            out.append(parse_offers(entry))
+        except RejectItem as exc:
+            out.append(str(exc))
+    return out
+
+
+def test_a_router_list_read_at_once_gives_what_the_streamed_read_gives(monkeypatch):
+    """Up to hub.ROUTER_AT_ONCE bytes the list is split at once and read into typed structs (fast); a longer one
+    streams (bounded memory). Both give the same offers and the same reasons for every shape of entry."""
+    at_once, streamed = _router_reads(monkeypatch, 1 << 20), _router_reads(monkeypatch, 0)
+    assert at_once == streamed
+    assert at_once[0] == ("acme/a", (Offer("groq", "live", 8192, 0.1, 0.2, 1, None, None),))
+    assert sum(isinstance(r, str) for r in at_once) == 5  # c, d, 7, the string and g: rejected, the rest read
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [(b'{"object": "list"}', "expected an object with a 'data' list"), (b'{"data": [{"id": "a/b"}', "malformed JSON")],
+)
+def test_a_router_list_read_at_once_that_is_not_one_is_refused(body, message):
+    c = HubClient(HubConfig(), transport=httpx.MockTransport(lambda r: httpx.Response(200, content=body)))
+    with pytest.raises(HubRejected, match=message):
+        list(c.router_models())

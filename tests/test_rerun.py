@@ -12,7 +12,8 @@ from test_transform import ITEM
 from etl.extract import Batch, Extractor
 from etl.fakehub.faults import parse_fault
 from etl.keyset import KeySet
-from etl.records import Again, HubModel, Known, Parser, parse_offers, router_salt
+from etl.load import _stored_offer
+from etl.records import Again, HubModel, Known, Parser, parse_offers, router_salt, router_text
 
 pytestmark = pytest.mark.both_backends
 
@@ -135,8 +136,9 @@ def test_a_later_copy_of_a_taken_model_is_read_as_again_with_what_extraction_nee
     assert isinstance(Parser()(dict(ITEM)), HubModel)  # taken ids belong to one parser (one run)
 
 
-def test_the_router_digest_text_is_what_stored_fingerprints_were_made_with():
-    """Offer became a NamedTuple: its repr, hashed into every served model's fingerprint, must not change."""
+def test_the_router_digest_text_is_pinned_and_the_same_for_offers_read_back_from_storage():
+    """Every served model's fingerprint hashes this text: a change of it must bump TRANSFORM_VERSION. Offers read
+    back from storage (a router list not read whole) must give the same text, or their models would be versioned."""
     entry = {
         "id": "a/b",
         "providers": [
@@ -144,12 +146,15 @@ def test_the_router_digest_text_is_what_stored_fingerprints_were_made_with():
             {"provider": "fal", "supports_tools": True, "is_model_author": 0},
         ],
     }
-    assert repr(parse_offers(entry)[1]) == (
-        "(Offer(provider='fal', status=None, context_length=None, price_input=None, price_output=None, "
-        "supports_tools=1, supports_structured_output=None, is_model_author=0), "
-        "Offer(provider='groq', status='live', context_length=8192, price_input=0.1, price_output=2.0, "
-        "supports_tools=None, supports_structured_output=None, is_model_author=None))"
+    offers = parse_offers(entry)[1]
+    assert router_text(offers) == (
+        b'[["fal",null,null,null,null,1,null,0],["groq","live",8192,0.1,2.0,null,null,null]]'
     )
+    stored = tuple(_stored_offer(tuple(o)) for o in offers)  # as load.stage_stored_offers reads them back
+    assert router_salt(stored) == router_salt(offers)
+    assert router_salt(tuple(_stored_offer((*o[:5], True, None, False)) for o in offers[:1])) == router_salt(
+        (offers[0]._replace(supports_tools=1, is_model_author=0),)
+    )  # PostgreSQL hands booleans back: flags become 0/1 again
 
 
 def test_a_router_that_fails_changes_no_record(harness):
