@@ -369,7 +369,7 @@ def _typed_model(text: msgspec.Raw | bytes, it: Item, model_id: str, raw_hash: s
         and _storable(full.created, 32)
         and _storable(full.modified, 32)
         and (license_ is None or not isinstance(license_, str) or _storable(license_, LICENSE_MAX))
-        and (total is None or (math.isfinite(total) and _INT64_MIN <= total <= _INT64_MAX))
+        and (total is None or _in_int64(total))
         and plain_tags(tags)
         and full.gated in GATED_VALUES
     ):
@@ -398,6 +398,13 @@ def _typed_model(text: msgspec.Raw | bytes, it: Item, model_id: str, raw_hash: s
         tag_tuple,
         mappings,
     )
+
+
+def _in_int64(value: float) -> bool:
+    """A finite number within 64 bits (an integer of any size is compared as it is, never made a float)."""
+    if type(value) is float and not math.isfinite(value):
+        return False
+    return _INT64_MIN <= value <= _INT64_MAX
 
 
 def _storable(value: str | None, limit: int) -> bool:
@@ -495,7 +502,7 @@ def _mapping(entry: Any, problems: list[str]) -> Mapping | None:
         problems.append(f"{where}: missing {', '.join(missing)}")
         return None
     status, pid, task, adapter = entry["status"], entry["providerId"], entry["task"], entry.get("adapter")
-    if status not in MAPPING_STATUSES:
+    if not isinstance(status, str) or status not in MAPPING_STATUSES:  # a list or an object is no status either
         problems.append(f"{where}: unknown status {status!r}")
         return None
     if not isinstance(pid, str) or not isinstance(task, str):

@@ -142,6 +142,8 @@ def _variants() -> list[dict]:
         {"createdAt": None},
         {"safetensors": {"total": True}},
         {"safetensors": {"total": 2**70}},
+        {"safetensors": {"total": 10**400}},
+        {"safetensors": {"total": -(10**30), "parameters": {}}},
         {"safetensors": {"total": 7.0, "parameters": {"F16": 7}}},
         {"safetensors": [1]},
         {"cardData": [1]},
@@ -152,6 +154,7 @@ def _variants() -> list[dict]:
         {"inferenceProviderMapping": [{"provider": "x"}]},
         {"inferenceProviderMapping": {m["provider"]: {k: v for k, v in m.items() if k != "provider"} for m in mapping}},
         {"inferenceProviderMapping": "groq"},
+        {"inferenceProviderMapping": [*mapping, {**mapping[0], "provider": "z", "status": ["live"]}]},
         {"inferenceProviderMapping": [{**mapping[0], "providerId": "p\x00"}]},
         {"downloads": "many"},
         {"downloads": None, "likes": None, "trendingScore": None},
@@ -170,10 +173,11 @@ def test_a_page_item_read_typed_gives_what_the_dict_path_gives(item):
     from_dict = Parser()(item)
     assert type(from_text) is type(from_dict)
     if isinstance(from_dict, Reject):
-        assert from_text.reason.split(":")[0] == from_dict.reason.split(":")[0]
-        assert (from_text.model_id, from_text.item) == (from_dict.model_id, from_dict.item) or 2**63 in (
-            item["likes"],
-            item["safetensors"].get("total") if isinstance(item["safetensors"], dict) else None,
-        )
+        assert from_text.model_id == from_dict.model_id
+        try:
+            orjson.dumps(item)
+        except orjson.JSONEncodeError:  # an integer beyond 64 bits: text decoding may refuse it (a reason of its own)
+            return
+        assert from_text.reason.split(":")[0] == from_dict.reason.split(":")[0] and from_text.item == from_dict.item
     else:
         assert from_text == from_dict
