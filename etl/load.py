@@ -125,7 +125,8 @@ class Loader:
     def _insert(self, table: sa.Table, rows: Sequence[tuple[Any, ...]]) -> None:
         """Positional rows into the first columns of a staging table."""
         if rows:
-            stage_rows(self.conn, table.name, [c.name for c in table.columns][: len(rows[0])], rows)
+            target = staging.filled(table).name
+            stage_rows(self.conn, target, [c.name for c in table.columns][: len(rows[0])], rows)
 
     def create_staging(self) -> None:
         self._do(staging.create, self.conn).result()
@@ -287,6 +288,7 @@ class Loader:
         self._insert(staging.proven, [(p,) for p in sorted(inp.proven_providers)])
         self._insert(staging.providers, [(p, int(k)) for p, k in sorted(inp.providers.items())])
         self._insert(staging.rankings, list(inp.rankings))
+        staging.cluster(self.conn)
         staging.index(self.conn, *(t for t in staging.KEYS if t is not staging.offers or not self._offers_indexed))
         if self._promoted:
             seen = staging.seen
@@ -328,22 +330,25 @@ class Loader:
         names = [c.name for c in s.columns if c.name != "record"]
         top = int(self.conn.execute(sa.select(sa.func.coalesce(sa.func.max(m.c.model_key), 0))).scalar() or 0)
         listed = seen.c.in_catalog == 1
-        with scd2.new_keys(self.conn, s, ("model_id",), ~sa.exists().where(m.c.model_id == s.c.model_id)) as keys:
-            # A new model is written whole, its listing columns included, so the update below skips it.
-            new = (
-                sa.select(
-                    *(s.c[n] for n in names),
-                    sa.case((listed, 1), else_=0),
-                    *(sa.literal(v, sa.Integer) for v in (run, run, 0)),
-                    sa.case((listed, run), else_=None),
-                    top + sa.func.row_number().over(order_by=s.c.model_id),
-                )
-                .join(keys, keys.c.model_id == s.c.model_id)
-                .join(seen, seen.c.model_id == s.c.model_id)
-                .order_by(s.c.model_id)
+        # A new model is written whole, its listing columns included, so the update below skips it.
+        new = (
+            sa.select(
+                *(s.c[n] for n in names),
+                sa.case((listed, 1), else_=0),
+                *(sa.literal(v, sa.Integer) for v in (run, run, 0)),
+                sa.case((listed, run), else_=None),
+                top + sa.func.row_number().over(order_by=s.c.model_id),
             )
-            targets = [*names, "listed", "first_seen_run", "last_seen_run", "misses", "last_listed_run", "model_key"]
+            .join(seen, seen.c.model_id == s.c.model_id)
+            .order_by(s.c.model_id)
+        )
+        targets = [*names, "listed", "first_seen_run", "last_seen_run", "misses", "last_listed_run", "model_key"]
+        if not scd2.has_rows(self.conn, m):  # a first refresh: every staged model is new (see scd2.open_missing)
             self.conn.execute(sa.insert(m).from_select(targets, new))
+        else:
+            absent = ~sa.exists().where(m.c.model_id == s.c.model_id)
+            with scd2.new_keys(self.conn, s, ("model_id",), absent) as keys:
+                self.conn.execute(sa.insert(m).from_select(targets, new.join(keys, keys.c.model_id == s.c.model_id)))
         attributes = {n: s.c[n] for n in names if n != "model_id"}
         self.conn.execute(sa.update(m).where(m.c.model_id == s.c.model_id, m.c.first_seen_run < run).values(attributes))
         self.conn.execute(
@@ -375,11 +380,18 @@ class Loader:
         # Which current mappings the model's newest item lists: an unchanged (same fingerprint) model keeps them.
         listed = sa.case((scd2.staged(spec, s), 1), else_=0)
         retransformed = p.c.model_id.in_(sa.select(staging.models.c.model_id))
+        # A row this run opened came from the staged mappings themselves: it is listed (in_item's default, 1).
+        opened_before = p.c.run_from < self.at.run
         self.conn.execute(
-            sa.update(p).where(spec.current(), retransformed, p.c.in_item != listed).values(in_item=1 - p.c.in_item)
+            sa.update(p)
+            .where(spec.current(), retransformed, opened_before, p.c.in_item != listed)
+            .values(in_item=1 - p.c.in_item)
         )
         seen = p.c.model_id.in_(sa.select(staging.seen.c.model_id))
-        scd2.reset_misses(self.conn, spec, sa.and_(p.c.in_item == 1, seen))
+        # EXISTS, not IN: with IN, SQLite walks every staged model into the mappings; this way it reads only the rows
+        # with a pending miss (their partial index).
+        was_seen = sa.exists().where(staging.seen.c.model_id == p.c.model_id)
+        scd2.reset_misses(self.conn, spec, sa.and_(p.c.in_item == 1, was_seen))
         proven = p.c.provider.in_(sa.select(staging.proven.c.provider))
         absent = sa.or_(sa.and_(p.c.in_item == 0, seen), sa.and_(~seen, proven))
         scd2.count_misses(self.conn, spec, sa.and_(absent, ~p.c.model_id.in_(self._rejected_ids())))
@@ -422,9 +434,18 @@ class Loader:
         self.conn.execute(sa.update(m).where(m.c.listed == 1, m.c.misses > 0, present).values(misses=0))
         if not inp.catalog_proven:
             return  # unobserved is not removed: no miss is counted in a run that could not prove absence
+        # Only a model no source saw, or one seen by a `top` source alone, can be absent: those candidates come from
+        # narrow indexes (models' (model_id, model_key) and the staged keys), not from a walk over every models row.
+        unseen = sa.select(m.c.model_id).where(~sa.exists().where(seen.c.model_id == m.c.model_id))
+        top_only = sa.select(seen.c.model_id).where(sa.func.coalesce(seen.c.in_catalog, 0) != 1)
         self.conn.execute(
             sa.update(m)
-            .where(m.c.listed == 1, ~present, ~m.c.model_id.in_(self._rejected_ids()))
+            .where(
+                m.c.model_id.in_(sa.union_all(unseen, top_only)),
+                m.c.listed == 1,
+                ~present,
+                ~m.c.model_id.in_(self._rejected_ids()),
+            )
             .values(misses=m.c.misses + 1)
         )
         n = self.history.retire_after_misses

@@ -120,13 +120,26 @@ def open_missing(
     if spec.stamped:
         stamps.append(sa.literal(at.now, schema.TS))
         targets.append("valid_from")
+    order = [stage.c[k] for k in spec.key]
+    if not has_rows(conn, t, spec.current()):
+        # No current row at all (a first refresh): every staged key is new, so neither the anti-join nor the detour
+        # through new_keys is needed; the staged rows go in straight from the staging table's unique index.
+        query = sa.select(*(stage.c[n] for n in names), *stamps)
+        query = query if where is None else query.where(where)
+        return rows(conn, sa.insert(t).from_select(targets, query.order_by(*order)))
     has_current = sa.exists().where(spec.same_key(t, stage), spec.current())
     absent = ~has_current if where is None else sa.and_(~has_current, where)
     with new_keys(conn, stage, spec.key, absent) as keys:
         query = sa.select(*(stage.c[n] for n in names), *stamps).join(keys, spec.same_key(stage, keys))
         # In key order: every index on the key then grows at its end, so each page is written once, not re-dirtied
         # (and spilled again) by inserts scattered over the whole B-tree.
-        return rows(conn, sa.insert(t).from_select(targets, query.order_by(*(stage.c[k] for k in spec.key))))
+        return rows(conn, sa.insert(t).from_select(targets, query.order_by(*order)))
+
+
+def has_rows(conn: Connection, table: sa.Table, where: ColumnElement[bool] | None = None) -> bool:
+    """Whether any row (matching `where`) exists; a current row is found through the partial unique index."""
+    query = sa.select(sa.literal(1)).select_from(table)
+    return conn.execute((query if where is None else query.where(where)).limit(1)).first() is not None
 
 
 @contextmanager
