@@ -21,7 +21,7 @@ MODEL_ID_MAX = 255
 PROVIDER_MAX = 64
 # Item field -> the width of the column it lands in (etl/schema.py).
 _ITEM_STRINGS = {"author": 255, "pipeline_tag": 64, "library_name": 64, "createdAt": 32, "lastModified": 32}
-_MAPPING_STRINGS = {"providerId": 255, "task": 64, "adapter": 64}
+MAPPING_STRINGS = {"providerId": 255, "task": 64, "adapter": 64}
 _ITEM_INT64 = ("downloads", "likes", "downloadsAllTime")
 LICENSE_MAX = 128
 
@@ -127,7 +127,7 @@ def check_mappings(raw: Any) -> None:
         provider = entry.get("provider")
         if isinstance(provider, str):
             check_id(provider, "inferenceProviderMapping provider", PROVIDER_MAX)
-        for key, limit in _MAPPING_STRINGS.items():
+        for key, limit in MAPPING_STRINGS.items():
             _check_string(entry.get(key), f"inferenceProviderMapping.{key}", limit)
 
 

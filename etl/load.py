@@ -95,6 +95,7 @@ class Loader:
         self._buffers: dict[sa.Table, list[tuple[Any, ...]]] = {}
         self._promoted: list[str] = []
         self._reject_keys: set[bytes] = set()  # 8-byte digests of the rejects staged this run
+        self._held_offers: dict[str, tuple[Offer, ...]] | None = None  # hold_offers
 
     # ---- staging --------------------------------------------------------------------------------
 
@@ -192,8 +193,15 @@ class Loader:
     def flush_offers(self) -> None:
         self._do(self.flush)
 
+    def hold_offers(self, offers: dict[str, tuple[Offer, ...]]) -> None:
+        """Every staged router offer by model (a complete list, read whole): offers_for reads these, not staging."""
+        self._held_offers = offers
+
     def offers_for(self, model_ids: Sequence[str]) -> Future[dict[str, tuple[Offer, ...]]]:
         """Staged router offers of these models, sorted by provider (what the transformer needs), when ready."""
+        held = self._held_offers
+        if held is not None:
+            return self._do(lambda: {m: held[m] for m in model_ids if m in held})
         return self._do(self._offers_for, list(model_ids))
 
     def _offers_for(self, model_ids: Sequence[str]) -> dict[str, tuple[Offer, ...]]:

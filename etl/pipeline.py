@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -36,6 +37,7 @@ from .wire import loaded
 
 log = logging.getLogger("hfsnap.pipeline")
 BATCH = 1000  # models per staging insert: bounds the rows held in memory
+OFFERS_HELD = 200_000  # router entries whose offers stay in memory (about 300 bytes each); beyond, staging serves
 
 
 @dataclass
@@ -224,6 +226,9 @@ def _stage_router(
     salts: dict[int, bytes] = {}
     providers: set[str] = set()
     rejects_before = loader.rejects
+    # A list read whole (msgspec.Raw entries, at most ROUTER_AT_ONCE bytes) and not too long also stays in memory
+    # by model: the transform then finds a model's offers in a dict, not in staging.
+    held: dict[str, tuple[Offer, ...]] | None = {}
     try:
         for entry in client.router_models():
             try:
@@ -237,6 +242,10 @@ def _stage_router(
             loader.stage_offers(model_id, offers)
             salts[hash(model_id)] = router_salt(offers)
             providers.update(o.provider for o in offers)
+            if held is not None:
+                held = held if isinstance(entry, msgspec.Raw) and len(held) < OFFERS_HELD else None
+            if held is not None:
+                held[model_id] = offers
     except HubError as exc:
         row["error"] = str(exc)
         log.warning("router: %s", exc)
@@ -256,6 +265,8 @@ def _stage_router(
         return salts, providers, row
     row.update(pages=1, items=len(salts), complete=1, proven=1)
     loader.merge_offers(router_complete=True)
+    if held is not None:
+        loader.hold_offers(held)
     return salts, providers, row
 
 

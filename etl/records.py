@@ -13,7 +13,17 @@ from typing import Any, NamedTuple
 import msgspec
 import orjson
 
-from .checks import LICENSE_MAX, MODEL_ID_MAX, check_counters, check_item, check_mappings, plain_tags, printable
+from .checks import (
+    LICENSE_MAX,
+    MAPPING_STRINGS,
+    MODEL_ID_MAX,
+    PROVIDER_MAX,
+    check_counters,
+    check_item,
+    check_mappings,
+    plain_tags,
+    printable,
+)
 from .errors import RejectItem
 from .keyset import KeySet
 from .stamps import parse_stamp
@@ -30,6 +40,7 @@ from .wire import (
     read_entries,
     read_full,
     read_item,
+    read_mapping,
     read_router_entry,
     read_safetensors,
     read_value,
@@ -355,7 +366,6 @@ def _typed_model(text: msgspec.Raw | bytes, it: Item, model_id: str, raw_hash: s
     try:
         full = read_full(text)
         card = read_card(it.card)
-        mapping = read_value(it.mapping)
         seen = _counted(it, model_id, raw_hash)
     except (msgspec.DecodeError, RejectItem):
         return None
@@ -374,13 +384,16 @@ def _typed_model(text: msgspec.Raw | bytes, it: Item, model_id: str, raw_hash: s
         and full.gated in GATED_VALUES
     ):
         return None
+    mappings = _whole_mappings(it.mapping)
     try:
-        check_mappings(mapping)
-        mappings, problems = parse_mappings(mapping)
+        if mappings is None:
+            mapping = read_value(it.mapping)
+            check_mappings(mapping)
+            mappings, problems = parse_mappings(mapping)
+            if problems:  # its rejects row wants the item as sent: the dict path keeps it
+                return None
         created_epoch = _epoch(full.created)
-    except RejectItem:
-        return None
-    if problems:  # its rejects row wants the item as sent: the dict path keeps it
+    except (msgspec.DecodeError, RejectItem):
         return None
     tag_tuple = tuple(sorted(set(tags)))
     return HubModel(
@@ -398,6 +411,31 @@ def _typed_model(text: msgspec.Raw | bytes, it: Item, model_id: str, raw_hash: s
         tag_tuple,
         mappings,
     )
+
+
+def _whole_mappings(text: msgspec.Raw) -> tuple[Mapping, ...] | None:
+    """What check_mappings and parse_mappings make of a list of whole entries (the usual mapping), read typed: each
+    entry's fields of their types, storable, a known status, no provider twice. None for any other mapping, which
+    they then read themselves (and name what is wrong)."""
+    try:
+        entries = read_mapping(text)
+    except msgspec.DecodeError:
+        return None
+    out: dict[str, Mapping] = {}
+    for e in entries or ():
+        provider = e.provider
+        if not (
+            provider
+            and provider not in out
+            and e.status in MAPPING_STATUSES
+            and _storable(provider, PROVIDER_MAX)
+            and _storable(e.provider_model_id, MAPPING_STRINGS["providerId"])
+            and _storable(e.task, MAPPING_STRINGS["task"])
+            and _storable(e.adapter, MAPPING_STRINGS["adapter"])
+        ):
+            return None
+        out[provider] = Mapping(provider, e.provider_model_id, e.status, e.task, e.adapter)
+    return tuple(out[p] for p in sorted(out))
 
 
 def _in_int64(value: float) -> bool:

@@ -72,6 +72,20 @@ class Entry(msgspec.Struct):
 
 
 read_entries = msgspec.json.Decoder(list[Entry] | dict[str, object] | None).decode
+
+
+class MappingEntry(msgspec.Struct, rename={"provider_model_id": "providerId"}):
+    """A listing's mapping entry with every field parse_mappings needs, each of its type: any other entry (a field
+    missing, null or of another type) fails the read, and the item's mapping is then read the dict way."""
+
+    provider: str
+    provider_model_id: str
+    status: str
+    task: str
+    adapter: str | None = None
+
+
+read_mapping = msgspec.json.Decoder(list[MappingEntry] | None).decode
 SEP = b"\x1e"  # never in JSON text: control characters in strings are escaped
 
 

@@ -173,3 +173,25 @@ def test_a_router_that_fails_changes_no_record(harness):
     h.app.faults.clear()  # the router answers again: nothing was taken away, so nothing comes back
     assert h.refresh().status == "complete"
     assert h.one("SELECT COUNT(*) FROM model_versions WHERE run_from = 3") == 0
+
+
+def test_router_offers_held_in_memory_give_the_records_staged_offers_give(harness, monkeypatch):
+    """A router list read whole serves the transform its offers from memory; a longer one (past OFFERS_HELD
+    entries), from staging: the same records either way."""
+    from etl import pipeline
+    from etl.load import Loader
+
+    lookups: list[int] = []
+    staged_lookup = Loader._offers_for
+    monkeypatch.setattr(Loader, "_offers_for", lambda self, ids: lookups.append(len(ids)) or staged_lookup(self, ids))
+    held = harness()
+    held.refresh()
+    assert lookups == []
+    monkeypatch.setattr(pipeline, "OFFERS_HELD", 0)
+    staged = harness()
+    staged.refresh()
+    assert sum(lookups) > 0
+    query = "SELECT model_id, row_hash, record FROM model_versions ORDER BY model_id"
+    rows = held.sql(query)
+    assert rows == staged.sql(query)
+    assert sum(orjson.loads(r[2])["pricing"]["prompt"] is not None for r in rows) > 10  # priced records compared
