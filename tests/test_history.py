@@ -8,7 +8,7 @@ import json
 import pytest
 
 from etl.cli import main as cli_main
-from etl.config import HistoryConfig
+from etl.config import HistoryConfig, SourceConfig
 from etl.fakehub import parse_fault
 from etl.scd2 import HISTORY
 
@@ -266,7 +266,13 @@ def test_export_as_of_a_date_shows_the_past(harness, capsys):
 
 
 def test_malformed_items_go_to_rejects_and_the_run_goes_on(harness):
+    """Three broken items on a page (no id; wrong-typed counters and tags; a string mapping): three rejects.
+
+    One source listing one provider, so each model comes once: with the default sources a broken copy that another
+    listing's good copy of the same model beats to the pipeline is read as a later copy (Again), not rejected.
+    """
     h = harness()
+    h.config = dataclasses.replace(h.config, sources=(SourceConfig(name="hfi", inference_provider="hf-inference"),))
     h.app.faults.append(parse_fault("malformed:count=3,times=1,provider=hf-inference"))  # a page with 3+ items
     report = h.refresh()
     reasons = [r[0] for r in h.sql("SELECT reason FROM rejects")]
