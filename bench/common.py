@@ -22,13 +22,27 @@ CATALOG_ONLY = (SourceConfig(name="providers", inference_provider="all"),)
 
 
 @contextlib.contextmanager
-def fake_hub(models: int, mode: str = "cursor", latency_ms: int = 0, seed: int = 0) -> Iterator[str]:
+def fake_hub(
+    models: int, mode: str = "cursor", latency_ms: int = 0, seed: int = 0, pids: list[int] | None = None
+) -> Iterator[str]:
+    """A fake hub process serving `models`; its pid is appended to `pids` (for its CPU time) if given."""
     proc, url = start_fake_hub(models, latency_ms, seed=seed, mode=mode)
+    if pids is not None:
+        pids.append(proc.pid)
     try:
         yield url
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def cpu_seconds(pid: int | None = None) -> float:
+    """CPU time so far (user + system) of this process (every thread), or of process `pid` (from /proc)."""
+    if pid is None:
+        return time.process_time()
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def bench_config(url: str, db: Path, catalog_only: bool = True) -> Config:

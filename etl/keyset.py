@@ -10,10 +10,19 @@ from collections.abc import Iterable
 MASK = (1 << 64) - 1
 
 
-class KeySet:
-    """Sorted array('Q') of settled keys plus a small set of recent ones, merged when it grows."""
+# Keys held in a plain set before they move to the sorted array: a set lookup is about 20 times faster than a
+# bisection (a run looks each listed item up two or three times); 131,072 keys in a set are about 8 MB (11 MB more
+# peak RSS at 1M models with 262,144).
+MERGE_AT = 1 << 17
 
-    def __init__(self, keys: Iterable[int] = (), merge_at: int = 1 << 16) -> None:
+
+class KeySet:
+    """Sorted array('Q') of settled keys plus a set of recent ones, merged when it grows.
+
+    A KeySet that never grows past `merge_at` keys is just that set: the array is for catalogs of a million.
+    """
+
+    def __init__(self, keys: Iterable[int] = (), merge_at: int = MERGE_AT) -> None:
         """Keys in ascending order cost nothing extra; any other order is sorted once."""
         self._sorted = array("Q")
         ordered, last = True, -1
@@ -22,10 +31,12 @@ class KeySet:
             ordered = ordered and key >= last
             last = key
             self._sorted.append(key)
-        if not ordered:
-            self._sorted = array("Q", sorted(set(self._sorted)))
         self._recent: set[int] = set()
         self._merge_at = merge_at
+        if len(self._sorted) < merge_at:
+            self._recent, self._sorted = set(self._sorted), array("Q")
+        elif not ordered:
+            self._sorted = array("Q", sorted(set(self._sorted)))
 
     def __len__(self) -> int:
         return len(self._sorted) + len(self._recent)
@@ -35,6 +46,8 @@ class KeySet:
         if key in self._recent:
             return True
         settled = self._sorted  # one array throughout: _settle may swap in a larger one meanwhile
+        if not settled:
+            return False
         i = bisect_left(settled, key)
         return i < len(settled) and settled[i] == key
 

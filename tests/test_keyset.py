@@ -27,3 +27,16 @@ def test_built_from_sorted_keys():
 def test_unsorted_construction_is_sorted_once():
     ks = KeySet([9, 1, 5, 1])
     assert all(k in ks for k in (1, 5, 9)) and 4 not in ks and len(ks) == 3
+
+
+def test_small_sets_stay_sets_and_large_ones_become_sorted_arrays():
+    """Below merge_at the keys live in a plain set (fast lookups); from merge_at on in the sorted array, built
+    from keys in any order: both answer alike."""
+    rng = random.Random(11)
+    keys = [rng.getrandbits(64) for _ in range(300)]
+    small, large = KeySet(keys, merge_at=301), KeySet(keys, merge_at=300)
+    assert len(small._sorted) == 0 and len(small._recent) == 300
+    assert list(large._sorted) == sorted(keys) and not large._recent
+    probes = keys + [rng.getrandbits(64) for _ in range(300)]
+    assert [k in small for k in probes] == [k in large for k in probes] == [k in set(keys) for k in probes]
+    assert not small.add(keys[0]) and not large.add(keys[0]) and small.add(1) and large.add(1)
