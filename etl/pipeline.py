@@ -242,10 +242,10 @@ def _stage_router(
             loader.stage_offers(model_id, offers)
             salts[hash(model_id)] = router_salt(offers)
             providers.update(o.provider for o in offers)
-            if held is not None:
-                held = held if isinstance(entry, msgspec.Raw) and len(held) < OFFERS_HELD else None
-            if held is not None:
+            if held is not None and isinstance(entry, msgspec.Raw) and len(held) < OFFERS_HELD:
                 held[model_id] = offers
+            else:
+                held = None  # streamed, or too long: staging serves the offers
     except HubError as exc:
         row["error"] = str(exc)
         log.warning("router: %s", exc)

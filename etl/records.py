@@ -17,12 +17,12 @@ from .checks import (
     LICENSE_MAX,
     MAPPING_STRINGS,
     MODEL_ID_MAX,
-    PROVIDER_MAX,
     check_counters,
     check_item,
     check_mappings,
     plain_tags,
     printable,
+    storable_provider,
 )
 from .errors import RejectItem
 from .keyset import KeySet
@@ -428,7 +428,7 @@ def _whole_mappings(text: msgspec.Raw) -> tuple[Mapping, ...] | None:
             provider
             and provider not in out
             and e.status in MAPPING_STATUSES
-            and _storable(provider, PROVIDER_MAX)
+            and storable_provider(provider)
             and _storable(e.provider_model_id, MAPPING_STRINGS["providerId"])
             and _storable(e.task, MAPPING_STRINGS["task"])
             and _storable(e.adapter, MAPPING_STRINGS["adapter"])
