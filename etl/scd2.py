@@ -100,6 +100,13 @@ def changed(spec: Spec, stage: sa.Table, where: ColumnElement[bool] | None = Non
     return sa.exists().where(spec.same_key(stage, t), differs, *([] if where is None else [where]))
 
 
+def kept(spec: Spec, stage: sa.FromClause) -> ColumnElement[bool]:
+    """The current row has a staged observation with the same tracked values (null-safe)."""
+    t = spec.table
+    same = (stage.c[c].is_not_distinct_from(t.c[c]) for c in spec.tracked)
+    return sa.exists().where(spec.same_key(stage, t), *same)
+
+
 def staged(spec: Spec, stage: sa.Table) -> ColumnElement[bool]:
     """The current row's key was observed this run."""
     return sa.exists().where(spec.same_key(stage, spec.table))
@@ -183,9 +190,11 @@ def merge_observed(conn: Connection, spec: Spec, stage: sa.Table, at: At) -> tup
 
 
 def merge_facts(conn: Connection, spec: Spec, stage: sa.Table, at: At) -> int:
-    """A fact span table: close what changed and what this run did not observe, open the rest; rows opened."""
-    close_changed(conn, spec, stage, at)
-    close(conn, spec, at, ~staged(spec, stage))
+    """A fact span table: close what changed and what this run did not observe, open the rest; rows opened.
+
+    One pass closes both (no staged row with the same values), where two would each walk every open span.
+    """
+    close(conn, spec, at, ~kept(spec, stage))
     return open_missing(conn, spec, stage, at)
 
 
@@ -216,10 +225,8 @@ def merge_derived(
     with temporary(conn, "stage_derived_keys", list(touched.selected_columns), touched, n) as keys:
         rows = source.where(_one_of(list(source.selected_columns)[:n], keys))
         with temporary(conn, "stage_derived", list(source.selected_columns), rows, n) as stage:
-            same = (stage.c[c].is_not_distinct_from(t.c[c]) for c in spec.tracked)
-            kept = sa.exists().where(spec.same_key(stage, t), *same)
             # IN, not EXISTS: SQLite then reads only the touched keys' rows instead of testing every current row.
-            close(conn, spec, at, sa.and_(_one_of([t.c[k] for k in spec.key], keys), ~kept))
+            close(conn, spec, at, sa.and_(_one_of([t.c[k] for k in spec.key], keys), ~kept(spec, stage)))
             return open_missing(conn, spec, stage, at)
 
 
