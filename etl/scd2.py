@@ -122,11 +122,8 @@ def open_missing(
     """A new current row for every staged key (matching `where`) that has none: new, changed or returning."""
     t = spec.table
     names = [*spec.key, *spec.tracked, *spec.carried]
-    stamps: list[sa.ColumnElement[object]] = [sa.literal(at.run, sa.Integer)]
-    targets = [*names, "run_from"]
-    if spec.stamped:
-        stamps.append(sa.literal(at.now, schema.TS))
-        targets.append("valid_from")
+    stamps, targets = _stamps(spec, at)
+    targets = [*names, *targets]
     order = [stage.c[k] for k in spec.key]
     if not has_rows(conn, t, spec.current()):
         # No current row at all (a first refresh): every staged key is new, so neither the anti-join nor the detour
@@ -141,6 +138,14 @@ def open_missing(
         # In key order: every index on the key then grows at its end, so each page is written once, not re-dirtied
         # (and spilled again) by inserts scattered over the whole B-tree.
         return rows(conn, sa.insert(t).from_select(targets, query.order_by(*order)))
+
+
+def _stamps(spec: Spec, at: At) -> tuple[list[sa.ColumnElement[object]], list[str]]:
+    """What a row opened by run `at` carries beside its own columns, and the columns that takes."""
+    stamps: list[sa.ColumnElement[object]] = [sa.literal(at.run, sa.Integer)]
+    if not spec.stamped:
+        return stamps, ["run_from"]
+    return [*stamps, sa.literal(at.now, schema.TS)], ["run_from", "valid_from"]
 
 
 def has_rows(conn: Connection, table: sa.Table, where: ColumnElement[bool] | None = None) -> bool:
@@ -222,9 +227,15 @@ def merge_derived(
     open what it gives anew. Returns the rows opened.
     """
     t, n = spec.table, len(spec.key)
+    if not has_rows(conn, t, spec.current()):
+        # No current row at all (a first refresh): whatever `source` gives is new, as in open_missing, so it goes
+        # in straight, in key order, without the temporary tables of touched keys and their rows.
+        stamps, targets = _stamps(spec, at)
+        query = source.add_columns(*stamps).order_by(*list(source.selected_columns)[:n])
+        return rows(conn, sa.insert(t).from_select([*spec.key, *spec.tracked, *spec.carried, *targets], query))
     with temporary(conn, "stage_derived_keys", list(touched.selected_columns), touched, n) as keys:
-        rows = source.where(_one_of(list(source.selected_columns)[:n], keys))
-        with temporary(conn, "stage_derived", list(source.selected_columns), rows, n) as stage:
+        given = source.where(_one_of(list(source.selected_columns)[:n], keys))
+        with temporary(conn, "stage_derived", list(source.selected_columns), given, n) as stage:
             # IN, not EXISTS: SQLite then reads only the touched keys' rows instead of testing every current row.
             close(conn, spec, at, sa.and_(_one_of([t.c[k] for k in spec.key], keys), ~kept(spec, stage)))
             return open_missing(conn, spec, stage, at)
