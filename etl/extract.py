@@ -223,6 +223,23 @@ def _settle(node: Node) -> set[int]:
     return covered | sampled
 
 
+def _check_orders(node: Node) -> None:
+    """A capped partition's other orders, all finished: one that ended by itself proves the partition only if it
+    listed every model the partition's listings reached. One that ended short of them (a page cut short, a glitch)
+    contradicts the cap: it proves nothing and says so, and the partition is split like any unproven one."""
+    reached: set[int] = set().union(*(lst.ids for lst in node.listings))
+    for lst in node.listings[1:]:
+        if not lst.complete or lst.error:
+            continue
+        exact = lst.items <= len(lst.ids)  # every id it listed is tracked (below ID_LIMIT)
+        longest = max(other.items for other in node.listings)
+        missing = len(reached - lst.ids) if exact else max(0, longest - lst.items)
+        if missing:
+            lst.complete, lst.shrunk = False, True
+            lst.error = f"ended after {lst.items} items, without {missing} models this partition's other orders listed"
+            log.warning("%s sort=%s: %s", lst.partition, lst.sort, lst.error)
+
+
 def _shrunk(node: Node) -> bool:
     return node.primary.shrunk
 
@@ -246,6 +263,7 @@ class Extractor:
         # Providers that look gone (unknown to huggingface_hub, absent from a complete router list): an empty
         # listing of one of them is believed, unless some mapping still names it (see _accept_gone).
         self.retiring = set(retiring or ())
+        self.offered: set[str] = set()  # providers the router's list offers (add_providers)
         self.last_counts = last_counts or {}
         self.report = ExtractionReport()
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=2)  # bounded: parsed pages wait here, memory does not grow
@@ -320,9 +338,11 @@ class Extractor:
                     extra = Listing(node.source, node.filters, sort, "catalog", depth=node.depth, parent=listing.parent)
                     node.listings.append(extra)
                     out.append((extra, node))
-        elif node.pending == 0 and node.primary.capped and not node.children and not node.proven():
-            self._estimate(node)
-            out += self._split(node)
+        elif node.pending == 0 and node.primary.capped:
+            _check_orders(node)
+            if not node.children and not node.proven():
+                self._estimate(node)
+                out += self._split(node)
         return out
 
     def _estimate(self, node: Node) -> None:
@@ -372,6 +392,7 @@ class Extractor:
 
     def add_providers(self, providers: set[str]) -> None:
         """Providers learnt after start (the router's list): a partition each in every catalog source of all."""
+        self.offered |= providers
         self.start()
         for source in self.config.sources:
             if source.is_catalog and (source.inference_provider or "all") == "all":
@@ -401,6 +422,7 @@ class Extractor:
                 self._finish(event)
                 for listing, node in self._follow_ups(event, self._nodes.get(id(event))):
                     self._submit(listing, node)
+            self._doubt_unknown()
             self._accept_gone()
             for node in self.report.roots.values():
                 _settle(node)
@@ -428,8 +450,10 @@ class Extractor:
             self.report.failed_sources.add(listing.source)  # a shrunk partition is unproven by its node
         if not listing.capped:
             listing.summaries = None  # only capped partitions need summaries (to plan a split)
-            if listing.parent is None:
-                listing.ids = set()  # parts of a split keep their ids for the parent's estimate; free the rest
+            if listing.parent is None and (listing.kind != "catalog" or listing.sort == PRIMARY_SORT):
+                # Parts of a split keep their ids for the parent's estimate, and the other orders of a capped
+                # partition for _check_orders; free the rest.
+                listing.ids = set()
 
     def _put(self, event: Any) -> bool:
         while not self._stop.is_set():
@@ -509,6 +533,19 @@ class Extractor:
         ended = bool(ids) and ids <= listing.ids
         log.info("%s ends on a full page: %s", listing.partition, "an exact multiple" if ended else "capped")
         return ended
+
+    def _doubt_unknown(self) -> None:
+        """A 400 naming a partition's provider as unknown is an empty partition unless this run says otherwise: a
+        mapping of a listed item names the provider, or the router's list offers it. Then the answer is a refusal,
+        the partition failed, and nothing it would have listed counts as absent."""
+        for (_, provider), node in self.report.roots.items():
+            primary = node.primary
+            if primary.provider_unknown and (provider in self.report.providers_seen or provider in self.offered):
+                primary.complete = primary.provider_unknown = False
+                named = "mappings name" if provider in self.report.providers_seen else "router list offers"
+                primary.error = f"the Hub answered that provider {provider!r} is unknown, yet this run's {named} it"
+                log.warning("%s: %s", primary.partition, primary.error)
+                self.report.failed_sources.add(primary.source)
 
     def _accept_gone(self) -> None:
         """Believe an empty listing of a provider that looks gone and that no mapping of this run names.

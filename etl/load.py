@@ -248,9 +248,10 @@ class Loader:
 
     # ---- merging --------------------------------------------------------------------------------
 
-    def stage_stored_offers(self) -> Iterator[tuple[str, tuple[Offer, ...]]]:
+    def stage_stored_offers(self, only: Sequence[str] | None = None) -> Iterator[tuple[str, tuple[Offer, ...]]]:
         """When the router's list was not read whole: stage the stored current offers of every model it did not
-        deliver, as if it had (a failed source changes no record), then yield every staged model's offers.
+        deliver, as if it had (a failed source changes no record), then yield every staged model's offers. With
+        `only` (the models of rejected entries), those models' alone.
 
         Offers a complete read already missed (misses > 0) were left out of last run's records: they stay out.
         """
@@ -260,8 +261,10 @@ class Loader:
         stored = sa.select(*(o.c[c] for c in columns)).where(
             o.c.valid_to.is_(None), o.c.misses == 0, o.c.model_id.not_in(sa.select(s.c.model_id))
         )
-        self.conn.execute(sa.insert(s).from_select(columns, stored))
         query = sa.select(*(s.c[c] for c in columns)).order_by(s.c.model_id)
+        if only is not None:
+            stored, query = stored.where(o.c.model_id.in_(only)), query.where(s.c.model_id.in_(only))
+        self.conn.execute(sa.insert(s).from_select(columns, stored))
         rows = self.conn.execute(query, execution_options={"yield_per": 10_000})
         for model_id, group in groupby(rows, key=itemgetter(0)):
             # Sorted here, not in SQL: parse_offers sorts by Python's order, which a server collation may not share.

@@ -29,7 +29,7 @@ from .hub import HubClient, resolve_token
 from .load import Loader, MergeCounts, MergeInput
 from .lock import refresh_lock
 from .maintenance import prune
-from .records import Again, HubModel, Known, Offer, Parser, Reject, Seen, parse_offers, router_salt
+from .records import Again, HubModel, Known, Offer, Parser, Reject, Seen, item_id, parse_offers, router_salt
 from .scd2 import At
 from .stamps import format_stamp, parse_stamp
 from .transform import ModelRow, to_row
@@ -229,6 +229,7 @@ def _stage_router(
     # A list read whole (msgspec.Raw entries, at most ROUTER_AT_ONCE bytes) and not too long also stays in memory
     # by model: the transform then finds a model's offers in a dict, not in staging.
     held: dict[str, tuple[Offer, ...]] | None = {}
+    unread: list[str | None] = []  # the model ids of rejected entries (None: an entry without one)
     try:
         for entry in client.router_models():
             try:
@@ -237,7 +238,9 @@ def _stage_router(
                 if hash(model_id) in salts:  # staged once: a second entry would break the staging table's key
                     raise RejectItem(f"router entry {model_id}: listed again (the first entry is kept)")
             except RejectItem as exc:
-                loader.add_reject("router", loaded(entry), checks.printable(str(exc)), in_catalog=False)
+                item = loaded(entry)
+                loader.add_reject("router", item, checks.printable(str(exc)), in_catalog=False)
+                unread.append(item_id(item))
                 continue
             loader.stage_offers(model_id, offers)
             salts[hash(model_id)] = router_salt(offers)
@@ -259,10 +262,22 @@ def _stage_router(
             f"{rejected} of {len(salts) + rejected} router entries rejected "
             f"(more than history.max_reject_ratio = {max_reject_ratio:g}); see the rejects table"
         )
+    elif None in unread:  # it could be any model's entry: no offer missing from the list is proven gone
+        row["error"] = f"{unread.count(None)} router entries without a model id; see the rejects table"
+    if row["error"]:
         log.warning("router: %s", row["error"])
         _keep_stored_offers(loader, salts)
         loader.merge_offers(router_complete=False)
         return salts, providers, row
+    # A rejected entry is bad input, not an absence: its model keeps its stored offers (and so its record), as if
+    # the list had delivered them. A later duplicate of a staged entry changes nothing.
+    kept = sorted({m for m in unread if m is not None and hash(m) not in salts})
+    for i in range(0, len(kept), 500):
+        for model_id, offers in loader.stage_stored_offers(kept[i : i + 500]):
+            salts[hash(model_id)] = router_salt(offers)
+            providers.update(o.provider for o in offers)
+            if held is not None:
+                held[model_id] = offers
     row.update(pages=1, items=len(salts), complete=1, proven=1)
     loader.merge_offers(router_complete=True)
     if held is not None:
@@ -305,9 +320,10 @@ def _extract_and_load(engine: Engine, run: RunContext, run_id: int, started: str
             raise HubUnreachable(f"the Hub stopped answering mid-run: {client.breaker.tripped}")
         _fail_if_nothing_worked(report, router_row)
         merge_input = _merge_input(config, report, bool(router_row["complete"]), router_providers, extractor.retiring)
-        merge_input.catalog_proven = merge_input.catalog_proven and not loader.anonymous_rejects
         drift = _reject_drift(loader, staged, config.history.max_reject_ratio)
-        if drift:  # the Hub changed shape: absences (and so misses) prove nothing this run
+        # The Hub changed shape, or sent catalog items without an id (each could be any model, with any mapping):
+        # absences (and so misses, of models and of mappings) prove nothing this run.
+        if drift or loader.anonymous_rejects:
             merge_input.catalog_proven, merge_input.proven_providers = False, set()
         if not merge_input.catalog_proven:
             merge_input.providers_absent = set()  # unprovable absences retire no provider either

@@ -582,7 +582,7 @@ def parse_offers(entry: Any) -> tuple[str, tuple[Offer, ...]]:
         except msgspec.DecodeError:
             return parse_offers(loaded(entry))
         return _typed_offers(typed)
-    if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+    if not isinstance(entry, dict) or id_of(entry.get("id"), None) is None:  # a blank id is none either
         raise RejectItem("router entry without an id")
     offers: dict[str, Offer] = {}
     for p in entry.get("providers") or ():
@@ -604,8 +604,8 @@ def parse_offers(entry: Any) -> tuple[str, tuple[Offer, ...]]:
 
 def _typed_offers(entry: RouterEntry) -> tuple[str, tuple[Offer, ...]]:
     """parse_offers of an entry read as RouterEntry: the same offers, the same reasons to reject it."""
-    model_id = entry.id
-    if not isinstance(model_id, str):
+    model_id = id_of(entry.id, None)
+    if model_id is None:
         raise RejectItem("router entry without an id")
     offers: dict[str, Offer] = {}
     for p in entry.providers or ():

@@ -94,6 +94,27 @@ def test_malformed_items_are_rejected_with_reasons_and_the_run_goes_on(paged):
     assert all(payload for (payload,) in paged.sql("SELECT payload FROM rejects"))
 
 
+def test_items_without_an_id_retire_no_mapping_either(harness):
+    """An item without an id could be any model, with any mapping: no provider's partition proves a mapping absent.
+
+    Only provider partitions list here, so the models whose items lost their id are seen by no other listing.
+    """
+    h = harness(models=400)
+    hub = dataclasses.replace(h.config.hub, page_size=50)
+    h.config = dataclasses.replace(
+        h.config, hub=hub, sources=(SourceConfig(name="providers", inference_provider="all"),)
+    )
+    assert h.refresh().status == "complete"
+    provider, _ = _victim(h)
+    h.app.faults.append(parse_fault(f"malformed:count=1,times=0,provider={provider}"))  # each page's first item
+    for _ in range(3):
+        report = h.refresh()
+        assert report.status == "partial" and any("without an id" in why for why in report.incomplete)
+    assert h.one("SELECT COUNT(*) FROM rejects WHERE reason LIKE '%without an id%'") > 3
+    assert h.one("SELECT COUNT(*) FROM catalog_changes WHERE change IN ('removed', 'provider_removed')") == 0
+    _integrity_ok(h)
+
+
 def test_latency_beyond_the_timeout_fails_that_listing_only(harness):
     h = harness(models=300)
     provider, _ = _victim(h)

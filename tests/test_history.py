@@ -249,6 +249,23 @@ def test_a_capped_listing_retires_nothing(harness):
     assert h.one("SELECT listed FROM models WHERE model_id = ?", model_id) == 1
 
 
+def test_a_short_order_of_a_capped_partition_proves_nothing(harness):
+    """A capped partition's other sort order that ends early (one page cut short, no next link) does not prove the
+    partition complete: the models only the cap hid would count as missed and be retired while the Hub serves them."""
+    h = harness(models=5000, mode="capped")
+    h.refresh()
+    for _ in range(3):
+        for provider in ("hf-inference", "featherless-ai"):  # the partitions over the cap
+            h.app.faults.append(parse_fault(f"shrink:ratio=0.5,times=1,after=2,provider={provider}"))
+        assert h.refresh().status == "partial"
+    assert h.one("SELECT COUNT(*) FROM catalog_changes WHERE change IN ('removed', 'provider_removed')") == 0
+    assert h.one("SELECT COUNT(*) FROM models WHERE listed = 1") == len(h.catalog.served_ids())
+    short = h.sql(
+        "SELECT complete, shrunk, error FROM run_sources WHERE run_id = 2 AND sort != 'createdAt' AND error IS NOT NULL"
+    )
+    assert len(short) == 2 and all(c == 0 and s == 1 and e.startswith("ended after") for c, s, e in short), short
+
+
 def test_export_as_of_a_date_shows_the_past(harness, capsys):
     h = harness()
     h.refresh()

@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from etl.config import SourceConfig
 from etl.extract import format_count, round_count
 from etl.fakehub import parse_fault
 
@@ -190,6 +191,73 @@ def test_removed_provider_stops_being_listed_after_the_misses(harness, answer):
         h.one('SELECT COUNT(*) FROM run_sources WHERE run_id = ? AND "partition" = ?', later.run_id, _partition(GONE))
         == 0
     )
+
+
+def test_an_unknown_provider_answer_this_run_contradicts_retires_nothing(harness):
+    """A 400 "unknown provider" for a provider whose mappings (and router offers) are still there is a refusal, not
+    an empty partition: the models only it lists are not counted as missed."""
+    h = harness(models=1000)
+    h.config = dataclasses.replace(h.config, sources=(SourceConfig(name="providers", inference_provider="all"),))
+    assert h.refresh().status == "complete"
+    provider = "featherless-ai"
+    only = [
+        m
+        for m in h.catalog.served_ids()
+        if {e["provider"] for e in h.catalog.models[m]["inferenceProviderMapping"]} == {provider}
+    ]
+    assert only
+    h.app.removed_providers.add(provider)  # the listing is refused; its mappings and the router are unchanged
+    for _ in range(3):
+        report = h.refresh()
+        assert report.status == "partial" and any(provider in why for why in report.incomplete), report.incomplete
+    assert h.one("SELECT COUNT(*) FROM catalog_changes WHERE change IN ('removed', 'provider_removed')") == 0
+    assert all(h.one("SELECT listed FROM models WHERE model_id = ?", m) == 1 for m in only)
+    error = h.one('SELECT error FROM run_sources WHERE run_id = 4 AND "partition" = ?', _partition(provider))
+    assert "unknown" in error and "mappings name it" in error
+
+
+def _current_offers(h, model_id: str) -> list[tuple]:
+    return h.sql(
+        "SELECT provider, price_input, price_output, context_length FROM provider_offers "
+        "WHERE model_id = ? AND valid_to IS NULL ORDER BY provider",
+        model_id,
+    )
+
+
+def test_a_rejected_router_entry_keeps_its_models_offers(harness):
+    """A router entry rejected as malformed is bad input, not an absence: its model keeps its stored offers and its
+    record, run after run (no price change, no new version, no retired offer)."""
+    h = harness(models=300)
+    h.refresh()
+    model_id = sorted(h.catalog.router)[0]
+    before = _current_offers(h, model_id)
+    assert before
+    bad = {"status": "live", "pricing": {"input": 1, "output": 2}}  # a provider entry without its provider id
+    h.catalog.set_router(model_id, [*h.catalog.router[model_id], bad])
+    for _ in range(3):
+        report = h.refresh()
+        assert report.status == "complete" and report.rejects == 1, report.incomplete
+    assert _current_offers(h, model_id) == before
+    assert h.one("SELECT COUNT(*) FROM catalog_changes WHERE model_id = ? AND run_id > 1", model_id) == 0
+    assert h.one("SELECT COUNT(*) FROM model_versions WHERE model_id = ?", model_id) == 1
+
+
+def test_a_router_entry_without_an_id_proves_no_offer_absent(harness):
+    """An entry without a model id could be any model's: offers missing from that list are not counted as misses."""
+    h = harness(models=300)
+    h.refresh()
+    model_id = sorted(h.catalog.router)[0]
+    before = _current_offers(h, model_id)
+    h.catalog.set_router(model_id, [])  # really gone from the router...
+    h.catalog.set_router("", [{"provider": "together", "status": "live"}])  # ...beside an entry without an id
+    for _ in range(3):
+        report = h.refresh()
+        assert report.status == "partial" and any("without a model id" in why for why in report.incomplete)
+    assert _current_offers(h, model_id) == before
+    h.catalog.set_router("", [])
+    for _ in range(2):
+        assert h.refresh().status == "complete"
+    assert _current_offers(h, model_id) == []  # once the list is whole again its absence counts
 
 
 def test_client_only_provider_is_never_listed(harness):
