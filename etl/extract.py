@@ -263,7 +263,7 @@ class Extractor:
         # Providers that look gone (unknown to huggingface_hub, absent from a complete router list): an empty
         # listing of one of them is believed, unless some mapping still names it (see _accept_gone).
         self.retiring = set(retiring or ())
-        self.offered: set[str] = set()  # providers the router's list offers (add_providers)
+        self.offered: set[str] = set()  # providers this run's router list offers (add_providers)
         self.last_counts = last_counts or {}
         self.report = ExtractionReport()
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=2)  # bounded: parsed pages wait here, memory does not grow
@@ -535,15 +535,15 @@ class Extractor:
         return ended
 
     def _doubt_unknown(self) -> None:
-        """A 400 naming a partition's provider as unknown is an empty partition unless this run says otherwise: a
-        mapping of a listed item names the provider, or the router's list offers it. Then the answer is a refusal,
-        the partition failed, and nothing it would have listed counts as absent."""
+        """A 400 naming a partition's provider as unknown is an empty partition unless the router's list read this run
+        offers that provider: the router serves through it, so the answer is a refusal, the partition failed and
+        nothing it would have listed counts as absent. Mappings naming it are no such proof: old items still name
+        providers the Hub dropped (hub-api.md, "Removed")."""
         for (_, provider), node in self.report.roots.items():
             primary = node.primary
-            if primary.provider_unknown and (provider in self.report.providers_seen or provider in self.offered):
+            if primary.provider_unknown and provider in self.offered:
                 primary.complete = primary.provider_unknown = False
-                named = "mappings name" if provider in self.report.providers_seen else "router list offers"
-                primary.error = f"the Hub answered that provider {provider!r} is unknown, yet this run's {named} it"
+                primary.error = f"the Hub answered that provider {provider!r} is unknown, yet the router offers it"
                 log.warning("%s: %s", primary.partition, primary.error)
                 self.report.failed_sources.add(primary.source)
 

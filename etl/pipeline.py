@@ -29,11 +29,11 @@ from .hub import HubClient, resolve_token
 from .load import Loader, MergeCounts, MergeInput
 from .lock import refresh_lock
 from .maintenance import prune
-from .records import Again, HubModel, Known, Offer, Parser, Reject, Seen, item_id, parse_offers, router_salt
+from .records import Again, HubModel, Known, Offer, Parser, Reject, Seen, parse_offers, router_salt
 from .scd2 import At
 from .stamps import format_stamp, parse_stamp
 from .transform import ModelRow, to_row
-from .wire import loaded
+from .wire import id_of, loaded
 
 log = logging.getLogger("hfsnap.pipeline")
 BATCH = 1000  # models per staging insert: bounds the rows held in memory
@@ -240,7 +240,7 @@ def _stage_router(
             except RejectItem as exc:
                 item = loaded(entry)
                 loader.add_reject("router", item, checks.printable(str(exc)), in_catalog=False)
-                unread.append(item_id(item))
+                unread.append(id_of(item.get("id"), None) if isinstance(item, dict) else None)  # no legacy modelId
                 continue
             loader.stage_offers(model_id, offers)
             salts[hash(model_id)] = router_salt(offers)
@@ -270,12 +270,12 @@ def _stage_router(
         loader.merge_offers(router_complete=False)
         return salts, providers, row
     # A rejected entry is bad input, not an absence: its model keeps its stored offers (and so its record), as if
-    # the list had delivered them. A later duplicate of a staged entry changes nothing.
+    # the list had delivered them. A later duplicate of a staged entry changes nothing. Their providers are not
+    # added to what the list offers: stored offers say nothing of which providers the router serves today.
     kept = sorted({m for m in unread if m is not None and hash(m) not in salts})
     for i in range(0, len(kept), 500):
         for model_id, offers in loader.stage_stored_offers(kept[i : i + 500]):
             salts[hash(model_id)] = router_salt(offers)
-            providers.update(o.provider for o in offers)
             if held is not None:
                 held[model_id] = offers
     row.update(pages=1, items=len(salts), complete=1, proven=1)

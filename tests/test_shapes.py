@@ -193,8 +193,8 @@ def test_removed_provider_stops_being_listed_after_the_misses(harness, answer):
     )
 
 
-def test_an_unknown_provider_answer_this_run_contradicts_retires_nothing(harness):
-    """A 400 "unknown provider" for a provider whose mappings (and router offers) are still there is a refusal, not
+def test_an_unknown_provider_answer_the_router_contradicts_retires_nothing(harness):
+    """A 400 "unknown provider" for a provider the router still offers (its mappings are there too) is a refusal, not
     an empty partition: the models only it lists are not counted as missed."""
     h = harness(models=1000)
     h.config = dataclasses.replace(h.config, sources=(SourceConfig(name="providers", inference_provider="all"),))
@@ -213,7 +213,35 @@ def test_an_unknown_provider_answer_this_run_contradicts_retires_nothing(harness
     assert h.one("SELECT COUNT(*) FROM catalog_changes WHERE change IN ('removed', 'provider_removed')") == 0
     assert all(h.one("SELECT listed FROM models WHERE model_id = ?", m) == 1 for m in only)
     error = h.one('SELECT error FROM run_sources WHERE run_id = 4 AND "partition" = ?', _partition(provider))
-    assert "unknown" in error and "mappings name it" in error
+    assert "unknown" in error and "router offers it" in error
+
+
+def test_an_unknown_provider_only_old_mappings_name_is_gone(harness):
+    """The Hub drops a provider (400 "unknown provider"), the router no longer offers it, and one old item still names
+    it (an `error` entry, as old data does): the answer is believed, and the models only it served leave."""
+    h = harness(models=600)
+    assert h.refresh().status == "complete"
+    served = sorted(
+        m
+        for m in h.catalog.served_ids()
+        if GONE in {e["provider"] for e in h.catalog.models[m]["inferenceProviderMapping"]}
+    )
+    stale = next(m for m in served if len(h.catalog.models[m]["inferenceProviderMapping"]) > 1)
+    for model_id in served:
+        entries = h.catalog.models[model_id]["inferenceProviderMapping"]
+        if model_id == stale:
+            h.catalog.set_mapping(model_id, [dict(e, status="error") if e["provider"] == GONE else e for e in entries])
+        else:
+            h.catalog.set_mapping(model_id, [e for e in entries if e["provider"] != GONE])
+    for model_id, entries in list(h.catalog.router.items()):
+        h.catalog.set_router(model_id, [e for e in entries if e["provider"] != GONE])
+    h.app.removed_providers.add(GONE)
+    runs = [h.refresh() for _ in range(2)]
+    assert [r.status for r in runs] == ["complete", "complete"], [r.incomplete for r in runs]
+    only_there = [m for m in served if not h.catalog.models[m]["inferenceProviderMapping"]]
+    assert only_there
+    assert all(h.one("SELECT listed FROM models WHERE model_id = ?", m) == 0 for m in only_there)
+    assert h.one("SELECT listed FROM models WHERE model_id = ?", stale) == 1  # served by its other providers
 
 
 def _current_offers(h, model_id: str) -> list[tuple]:
@@ -258,6 +286,28 @@ def test_a_router_entry_without_an_id_proves_no_offer_absent(harness):
     for _ in range(2):
         assert h.refresh().status == "complete"
     assert _current_offers(h, model_id) == []  # once the list is whole again its absence counts
+
+
+@pytest.mark.parametrize("answer", ["400 unknown provider", "200 empty"])
+def test_a_rejected_router_entry_does_not_keep_a_removed_provider_alive(harness, answer):
+    """The Hub drops a provider everywhere while one model's router entry is malformed run after run: that model keeps
+    its stored offers, but they do not count as the router offering the provider, which is retired as usual."""
+    h = harness(models=600)
+    assert h.refresh().status == "complete"
+    model_id = next(m for m in sorted(h.catalog.router) if GONE in {e.get("provider") for e in h.catalog.router[m]})
+    for m in h.catalog.served_ids():
+        entries = h.catalog.models[m]["inferenceProviderMapping"]
+        h.catalog.set_mapping(m, [e for e in entries if e["provider"] != GONE])
+    for m, entries in list(h.catalog.router.items()):
+        h.catalog.set_router(m, [e for e in entries if e["provider"] != GONE])
+    bad = {"status": "live", "pricing": {"input": 1, "output": 2}}  # a provider entry without its provider id
+    h.catalog.set_router(model_id, [*h.catalog.router.get(model_id, []), bad])
+    if answer.startswith("400"):
+        h.app.removed_providers.add(GONE)
+    runs = [h.refresh() for _ in range(2)]
+    assert [r.status for r in runs] == ["complete", "complete"], [r.incomplete for r in runs]
+    assert all(r.rejects == 1 for r in runs)
+    assert h.one("SELECT retired_run FROM providers WHERE provider = ?", GONE) == runs[-1].run_id
 
 
 def test_client_only_provider_is_never_listed(harness):
