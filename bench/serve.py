@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from .common import PEAK_MARK, ROOT, child_refresh, fake_hub, table
+from .common import PEAK_MARK, ROOT, child_refresh, cpu_seconds, fake_hub, table
 
 MODELS = int(os.environ.get("HFSNAP_BENCH_MODELS", "100000"))
 REPEAT = int(os.environ.get("HFSNAP_BENCH_REPEAT", "3"))
@@ -66,14 +66,6 @@ def stop_server(proc: subprocess.Popen[str]) -> float:
     if not peaks:
         raise SystemExit(f"bench serve: no peak RSS from the server (exit {proc.returncode}): {err[-500:]}")
     return peaks[-1] / 1024
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (/proc/PID/stat): what a request cost the server, whatever
-    else the machine was doing meanwhile."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass

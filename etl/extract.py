@@ -228,11 +228,11 @@ def _check_orders(node: Node) -> None:
     listed every model the partition's listings reached. One that ended short of them (a page cut short, a glitch)
     contradicts the cap: it proves nothing and says so, and the partition is split like any unproven one."""
     reached: set[int] = set().union(*(lst.ids for lst in node.listings))
+    longest = max(lst.items for lst in node.listings)
     for lst in node.listings[1:]:
         if not lst.complete or lst.error:
             continue
         exact = lst.items <= len(lst.ids)  # every id it listed is tracked (below ID_LIMIT)
-        longest = max(other.items for other in node.listings)
         missing = len(reached - lst.ids) if exact else max(0, longest - lst.items)
         if missing:
             lst.complete, lst.shrunk = False, True

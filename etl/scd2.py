@@ -121,31 +121,30 @@ def open_missing(
 ) -> int:
     """A new current row for every staged key (matching `where`) that has none: new, changed or returning."""
     t = spec.table
-    names = [*spec.key, *spec.tracked, *spec.carried]
-    stamps, targets = _stamps(spec, at)
-    targets = [*names, *targets]
-    order = [stage.c[k] for k in spec.key]
+    given = sa.select(*(stage.c[n] for n in (*spec.key, *spec.tracked, *spec.carried)))
     if not has_rows(conn, t, spec.current()):
         # No current row at all (a first refresh): every staged key is new, so neither the anti-join nor the detour
         # through new_keys is needed; the staged rows go in straight from the staging table's unique index.
-        query = sa.select(*(stage.c[n] for n in names), *stamps)
-        query = query if where is None else query.where(where)
-        return rows(conn, sa.insert(t).from_select(targets, query.order_by(*order)))
+        return _open(conn, spec, given if where is None else given.where(where), at)
     has_current = sa.exists().where(spec.same_key(t, stage), spec.current())
     absent = ~has_current if where is None else sa.and_(~has_current, where)
     with new_keys(conn, stage, spec.key, absent) as keys:
-        query = sa.select(*(stage.c[n] for n in names), *stamps).join(keys, spec.same_key(stage, keys))
-        # In key order: every index on the key then grows at its end, so each page is written once, not re-dirtied
-        # (and spilled again) by inserts scattered over the whole B-tree.
-        return rows(conn, sa.insert(t).from_select(targets, query.order_by(*order)))
+        return _open(conn, spec, given.join(keys, spec.same_key(stage, keys)), at)
 
 
-def _stamps(spec: Spec, at: At) -> tuple[list[sa.ColumnElement[object]], list[str]]:
-    """What a row opened by run `at` carries beside its own columns, and the columns that takes."""
+def _open(conn: Connection, spec: Spec, given: sa.Select[Any], at: At) -> int:
+    """Insert the rows `given` (key, tracked and carried columns, in that order) as opened by run `at`.
+
+    In key order: every index on the key then grows at its end, so each page is written once, not re-dirtied (and
+    spilled again) by inserts scattered over the whole B-tree.
+    """
     stamps: list[sa.ColumnElement[object]] = [sa.literal(at.run, sa.Integer)]
-    if not spec.stamped:
-        return stamps, ["run_from"]
-    return [*stamps, sa.literal(at.now, schema.TS)], ["run_from", "valid_from"]
+    targets = [*spec.key, *spec.tracked, *spec.carried, "run_from"]
+    if spec.stamped:
+        stamps.append(sa.literal(at.now, schema.TS))
+        targets.append("valid_from")
+    query = given.add_columns(*stamps).order_by(*list(given.selected_columns)[: len(spec.key)])
+    return rows(conn, sa.insert(spec.table).from_select(targets, query))
 
 
 def has_rows(conn: Connection, table: sa.Table, where: ColumnElement[bool] | None = None) -> bool:
@@ -229,10 +228,8 @@ def merge_derived(
     t, n = spec.table, len(spec.key)
     if not has_rows(conn, t, spec.current()):
         # No current row at all (a first refresh): whatever `source` gives is new, as in open_missing, so it goes
-        # in straight, in key order, without the temporary tables of touched keys and their rows.
-        stamps, targets = _stamps(spec, at)
-        query = source.add_columns(*stamps).order_by(*list(source.selected_columns)[:n])
-        return rows(conn, sa.insert(t).from_select([*spec.key, *spec.tracked, *spec.carried, *targets], query))
+        # in straight, without the temporary tables of touched keys and their rows.
+        return _open(conn, spec, source, at)
     with temporary(conn, "stage_derived_keys", list(touched.selected_columns), touched, n) as keys:
         given = source.where(_one_of(list(source.selected_columns)[:n], keys))
         with temporary(conn, "stage_derived", list(source.selected_columns), given, n) as stage:
